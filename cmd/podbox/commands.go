@@ -1,0 +1,20 @@
+package main
+
+import "github.com/urfave/cli/v2"
+
+// commands lists podbox's commands; each lives in its own file.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		upCommand(),
+		downCommand(),
+		psCommand(),
+		logsCommand(),
+		pullCommand(),
+		imagesCommand(),
+		rmiCommand(),
+		imageCommand(),
+		systemCommand(),
+		infoCommand(),
+		versionCommand(),
+	}
+}
