@@ -1,0 +1,68 @@
+# podbox: the targets the README and CI call. `make help` lists them.
+
+BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
+export CGO_ENABLED := 0
+# GOFLAGS, GOMODCACHE and GOCACHE come from the environment untouched, so a
+# build as root uses root's module cache.
+GO ?= go
+
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo "0.1.0-dev+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
+LDFLAGS := -X main.version=$(VERSION)
+
+# make e2e E2E_FILTER=000         runs tests/000*.bats only
+# make e2e BATS_ARGS='--filter logs'   passes arguments to bats
+E2E_FILTER ?=
+BATS_ARGS ?=
+E2E_FILES = $(if $(E2E_FILTER),$(sort $(wildcard tests/$(E2E_FILTER)*.bats)),tests/)
+
+IS_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
+
+.PHONY: all help build deps unit e2e test lint bench demo clean
+
+all: build
+
+help: ## this list
+	@grep -E '^[a-z0-9]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
+
+build: ## bin/podbox and bin/testimages (the test image builder)
+	$(GO) build -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o bin/podbox ./cmd/podbox
+	$(GO) build -tags '$(BUILDTAGS)' -o bin/testimages ./tests/testimages
+
+deps: ## install the packages podbox and its tests need (root; checks only otherwise)
+	scripts/install-deps.sh
+
+unit: ## Go unit tests
+	$(GO) test -tags '$(BUILDTAGS)' ./...
+
+e2e: build ## bats end-to-end tests, as the test user podbox-test
+	@test -n "$(E2E_FILES)" || { echo "no tests/$(E2E_FILTER)*.bats" >&2; exit 1; }
+ifeq ($(IS_ROOT),yes)
+	scripts/test-user.sh create
+	scripts/test-user.sh run bats $(BATS_ARGS) $(E2E_FILES)
+else
+	@grep -q "^$$(id -un):" /etc/subuid || { echo "$$(id -un) has no range in /etc/subuid: run 'sudo make e2e' to use the test user" >&2; exit 1; }
+	bats $(BATS_ARGS) $(E2E_FILES)
+endif
+
+test: deps build lint unit e2e ## everything: deps, build, lint, unit, then e2e as the test user
+
+lint: ## gofmt, go vet and shellcheck
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these need formatting:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags '$(BUILDTAGS)' ./...
+	shellcheck scripts/*.sh .ci/run
+	shellcheck -s bash -x tests/helpers.bash tests/setup_suite.bash
+	shellcheck -x tests/*.bats
+
+bench: ## benchmarks
+	@echo "no benchmarks yet"
+
+demo: deps build ## install, build, and show what podbox finds here, as the test user
+ifeq ($(IS_ROOT),yes)
+	scripts/test-user.sh create
+	scripts/test-user.sh run bin/podbox info
+else
+	bin/podbox info
+endif
+
+clean: ## remove build outputs
+	rm -rf bin
