@@ -1,0 +1,257 @@
+// Package manifest reads the YAML files that `podbox up` runs: Pods, and the
+// ConfigMaps and Secrets next to them, as the Kubernetes types
+// (k8s.io/api/core/v1), so that the same file goes unchanged to a cluster
+// with `kubectl apply -f`.
+//
+// Decisions:
+//
+//   - A file holds any number of YAML documents (`---`); each is a Pod, a
+//     ConfigMap or a Secret, apiVersion v1. Other kinds are an error, empty
+//     documents are skipped.
+//   - An unknown field is an error naming its path and line
+//     (`pod.yaml:9: spec.containers[1].imagePullPolcy: unknown field`), as
+//     `kubectl apply --validate=strict` does; a value of the wrong type is an
+//     error too (`must be a string`), where sigs.k8s.io/yaml would lose the
+//     line. The line comes from walking the go.yaml.in/yaml/v3 node tree of
+//     the document against the Go type, field by field, with the json names.
+//   - A field Kubernetes knows but podbox does not implement yet (probes,
+//     resources, …) is a warning naming it (`…: not supported yet, ignored`),
+//     never silence; see supported.go for the list of what podbox honours.
+//     Fields left at their zero value (`resources: {}`, `hostNetwork: false`)
+//     mean the default and are not reported.
+//   - Validation covers what podbox relies on (names, images, ports, volume
+//     references, enum values) with the API server's messages where it has
+//     one, and defaults are filled as the API server does: namespace
+//     "default", restartPolicy Always, terminationGracePeriodSeconds 30,
+//     imagePullPolicy Always for `:latest` or no tag else IfNotPresent,
+//     port protocol TCP.
+//   - env[].valueFrom.configMapKeyRef/secretKeyRef and envFrom are resolved
+//     at load time from the ConfigMaps and Secrets of the same file (see
+//     env.go), so a pod's containers carry plain values; a missing object or
+//     key that is not optional is an error naming the field.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// File is what one manifest file holds.
+type File struct {
+	Path       string
+	Pods       []*corev1.Pod
+	ConfigMaps []*corev1.ConfigMap
+	Secrets    []*corev1.Secret
+	Warnings   []string // "pod.yaml:12: spec.containers[0].livenessProbe: not supported yet, ignored"
+
+	lines map[*corev1.Pod]map[string]int // field path → line, for validation messages
+}
+
+// Error is a problem at one place of a manifest file.
+type Error struct {
+	File  string
+	Line  int    // 0: unknown
+	Field string // field path, "spec.containers[1].image"; "" for the whole document
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	s := e.File
+	if e.Line > 0 {
+		s += fmt.Sprintf(":%d", e.Line)
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	return s + ": " + e.Msg
+}
+
+// Load reads a multi-document YAML file of Pods, ConfigMaps and Secrets,
+// checks it, and fills the defaults. The first problem found is returned as
+// an *Error; warnings about fields podbox ignores are in File.Warnings.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for data already read; path names the file in messages.
+func Parse(path string, data []byte) (*File, error) {
+	f := &File{Path: path, lines: map[*corev1.Pod]map[string]int{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; n++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, &Error{File: path, Line: yamlErrLine(err), Msg: "invalid YAML: " + trimYAMLErr(err)}
+		}
+		if err := f.addDocument(&doc); err != nil {
+			return nil, err
+		}
+	}
+	if len(f.Pods) == 0 {
+		return nil, &Error{File: path, Msg: "no Pod in the file"}
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// addDocument decodes one YAML document into its Kubernetes type.
+func (f *File) addDocument(doc *yaml.Node) error {
+	root := doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return nil
+		}
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return nil // an empty document, e.g. after a trailing ---
+	}
+	if root.Kind != yaml.MappingNode {
+		return &Error{File: f.Path, Line: root.Line, Msg: "a document must be a mapping with apiVersion and kind"}
+	}
+	apiVersion, kind := scalarField(root, "apiVersion"), scalarField(root, "kind")
+	var obj any
+	switch kind {
+	case "Pod":
+		obj = &corev1.Pod{}
+	case "ConfigMap":
+		obj = &corev1.ConfigMap{}
+	case "Secret":
+		obj = &corev1.Secret{}
+	case "":
+		return &Error{File: f.Path, Line: root.Line, Field: "kind", Msg: "required (Pod, ConfigMap or Secret)"}
+	default:
+		return &Error{File: f.Path, Line: keyLine(root, "kind"), Field: "kind", Msg: fmt.Sprintf("%q is not supported: podbox runs Pod, ConfigMap and Secret", kind)}
+	}
+	if apiVersion != "v1" {
+		return &Error{File: f.Path, Line: keyLine(root, "apiVersion"), Field: "apiVersion", Msg: fmt.Sprintf("must be v1 for kind %s, got %q", kind, apiVersion)}
+	}
+	w := &walker{file: f.Path, lines: map[string]int{"": root.Line}, checkSupport: kind == "Pod"}
+	if err := w.walk(root, reflect.TypeOf(obj).Elem(), "", ""); err != nil {
+		return err
+	}
+	f.Warnings = append(f.Warnings, w.warnings...)
+	js, err := json.Marshal(toPlain(root))
+	if err != nil {
+		return &Error{File: f.Path, Line: root.Line, Msg: err.Error()}
+	}
+	if err := json.Unmarshal(js, obj); err != nil {
+		// The walk has checked every type; this is a backstop.
+		return &Error{File: f.Path, Line: root.Line, Msg: "decoding " + kind + ": " + err.Error()}
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		setPodDefaults(o)
+		f.Pods = append(f.Pods, o)
+		f.lines[o] = w.lines
+	case *corev1.ConfigMap:
+		f.ConfigMaps = append(f.ConfigMaps, o)
+	case *corev1.Secret:
+		f.Secrets = append(f.Secrets, o)
+	}
+	return nil
+}
+
+func scalarField(m *yaml.Node, key string) string {
+	if v := mapValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+func keyLine(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i].Line
+		}
+	}
+	return m.Line
+}
+
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// toPlain turns a node into values encoding/json can marshal.
+func toPlain(n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return toPlain(n.Content[0])
+	case yaml.AliasNode:
+		return toPlain(n.Alias)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.ShortTag() == "!!merge" {
+				if mm, ok := toPlain(v).(map[string]any); ok {
+					for kk, vv := range mm {
+						if _, set := m[kk]; !set {
+							m[kk] = vv
+						}
+					}
+				}
+				continue
+			}
+			m[k.Value] = toPlain(v)
+		}
+		return m
+	case yaml.SequenceNode:
+		s := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			s[i] = toPlain(c)
+		}
+		return s
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return n.Value
+	}
+	return v
+}
+
+// yamlErrLine digs the line out of a yaml.v3 syntax error ("yaml: line 3: …").
+func yamlErrLine(err error) int {
+	var line int
+	if _, e := fmt.Sscanf(err.Error(), "yaml: line %d:", &line); e == nil {
+		return line
+	}
+	return 0
+}
+
+// trimYAMLErr drops the "yaml: line N:" prefix that Error already shows.
+func trimYAMLErr(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	if strings.HasPrefix(s, "line ") {
+		if _, rest, ok := strings.Cut(s, ": "); ok {
+			return rest
+		}
+	}
+	return s
+}

@@ -1,0 +1,306 @@
+package manifest
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"reflect"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Defaults the API server fills that podbox relies on.
+const (
+	DefaultNamespace                     = "default"
+	DefaultTerminationGracePeriodSeconds = int64(30)
+)
+
+func setPodDefaults(p *corev1.Pod) {
+	if p.Namespace == "" {
+		p.Namespace = DefaultNamespace
+	}
+	if p.Spec.RestartPolicy == "" {
+		p.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if p.Spec.TerminationGracePeriodSeconds == nil {
+		g := DefaultTerminationGracePeriodSeconds
+		p.Spec.TerminationGracePeriodSeconds = &g
+	}
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			c := &cs[i]
+			if c.ImagePullPolicy == "" {
+				c.ImagePullPolicy = DefaultPullPolicy(c.Image)
+			}
+			for j := range c.Ports {
+				if c.Ports[j].Protocol == "" {
+					c.Ports[j].Protocol = corev1.ProtocolTCP
+				}
+			}
+		}
+	}
+}
+
+// DefaultPullPolicy is Kubernetes' default imagePullPolicy for image:
+// Always for the tag latest or no tag (and no digest), else IfNotPresent.
+func DefaultPullPolicy(image string) corev1.PullPolicy {
+	if strings.Contains(image, "@") {
+		return corev1.PullIfNotPresent
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	if _, tag, ok := strings.Cut(last, ":"); !ok || tag == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+// validate checks every pod of the file; the first problem wins.
+func (f *File) validate() error {
+	seen := map[string]bool{}
+	for _, p := range f.Pods {
+		v := &validator{file: f.Path, lines: f.lines[p]}
+		v.pod(p)
+		key := p.Namespace + "/" + p.Name
+		if v.err == nil && seen[key] {
+			v.fail("metadata.name", "pod %q is defined twice in this file", p.Name)
+		}
+		seen[key] = true
+		if v.err != nil {
+			return v.err
+		}
+	}
+	return f.resolveEnv()
+}
+
+type validator struct {
+	file  string
+	lines map[string]int
+	err   *Error
+}
+
+// fail records the first error at field path; its line is the field's, or
+// its nearest parent's.
+func (v *validator) fail(field, format string, args ...any) {
+	if v.err != nil {
+		return
+	}
+	v.err = &Error{File: v.file, Line: v.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (v *validator) line(field string) int {
+	for p := field; p != ""; {
+		if l, ok := v.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return v.lines[""] // the document's first line
+}
+
+func (v *validator) pod(p *corev1.Pod) {
+	switch {
+	case p.Name == "" && p.GenerateName != "":
+		v.fail("metadata.generateName", "not supported: give the pod a metadata.name")
+	case p.Name == "":
+		v.fail("metadata.name", "required")
+	default:
+		v.dns("metadata.name", p.Name, true)
+	}
+	v.dns("metadata.namespace", p.Namespace, false)
+
+	s := &p.Spec
+	switch s.RestartPolicy {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		v.fail("spec.restartPolicy", "must be Always, OnFailure or Never, got %q", s.RestartPolicy)
+	}
+	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		v.fail("spec.terminationGracePeriodSeconds", "must be 0 or more, got %d", *g)
+	}
+
+	vols := map[string]bool{}
+	for i, vol := range s.Volumes {
+		v.volume(fmt.Sprintf("spec.volumes[%d]", i), &vol, vols)
+	}
+
+	if len(s.Containers) == 0 {
+		v.fail("spec.containers", "required: a pod needs at least one container")
+	}
+	names := map[string]bool{}
+	hostPorts := map[string]string{}
+	for i := range s.InitContainers {
+		v.container(fmt.Sprintf("spec.initContainers[%d]", i), &s.InitContainers[i], names, vols, hostPorts)
+	}
+	for i := range s.Containers {
+		v.container(fmt.Sprintf("spec.containers[%d]", i), &s.Containers[i], names, vols, hostPorts)
+	}
+
+	for i, a := range s.HostAliases {
+		f := fmt.Sprintf("spec.hostAliases[%d]", i)
+		if net.ParseIP(a.IP) == nil {
+			v.fail(f+".ip", "must be an IP address, got %q", a.IP)
+		}
+		for j, h := range a.Hostnames {
+			v.dns(fmt.Sprintf("%s.hostnames[%d]", f, j), h, true)
+		}
+	}
+	if d := s.DNSConfig; d != nil {
+		for i, ns := range d.Nameservers {
+			if net.ParseIP(ns) == nil {
+				v.fail(fmt.Sprintf("spec.dnsConfig.nameservers[%d]", i), "must be an IP address, got %q", ns)
+			}
+		}
+	}
+}
+
+func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
+	v.dns(f+".name", vol.Name, false)
+	if vols[vol.Name] {
+		v.fail(f+".name", "volume %q is defined twice", vol.Name)
+	}
+	vols[vol.Name] = true
+	if n := countSources(&vol.VolumeSource); n > 1 {
+		v.fail(f, "may have only one volume type, has %d", n)
+	}
+	if e := vol.EmptyDir; e != nil {
+		switch e.Medium {
+		case corev1.StorageMediumDefault, corev1.StorageMediumMemory:
+		default:
+			v.fail(f+".emptyDir.medium", "must be \"\" or Memory, got %q", e.Medium)
+		}
+		if e.SizeLimit != nil && e.SizeLimit.Sign() < 0 {
+			v.fail(f+".emptyDir.sizeLimit", "must not be negative")
+		}
+	}
+	if h := vol.HostPath; h != nil {
+		if !path.IsAbs(h.Path) {
+			v.fail(f+".hostPath.path", "must be an absolute path, got %q", h.Path)
+		}
+		if h.Type != nil {
+			switch *h.Type {
+			case corev1.HostPathUnset, corev1.HostPathDirectoryOrCreate, corev1.HostPathDirectory,
+				corev1.HostPathFileOrCreate, corev1.HostPathFile, corev1.HostPathSocket,
+				corev1.HostPathCharDev, corev1.HostPathBlockDev:
+			default:
+				v.fail(f+".hostPath.type", "must be one of Directory, DirectoryOrCreate, File, FileOrCreate, Socket, CharDevice, BlockDevice, got %q", *h.Type)
+			}
+		}
+	}
+}
+
+// countSources counts the volume types set in s.
+func countSources(s *corev1.VolumeSource) int {
+	n := 0
+	rv := reflect.ValueOf(s).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		if !rv.Field(i).IsNil() {
+			n++
+		}
+	}
+	return n
+}
+
+func (v *validator) container(f string, c *corev1.Container, names, vols map[string]bool, hostPorts map[string]string) {
+	v.dns(f+".name", c.Name, false)
+	if c.Name != "" && names[c.Name] {
+		v.fail(f+".name", "container %q is defined twice in the pod", c.Name)
+	}
+	names[c.Name] = true
+	if strings.TrimSpace(c.Image) == "" {
+		v.fail(f+".image", "required")
+	}
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		v.fail(f+".imagePullPolicy", "must be Always, IfNotPresent or Never, got %q", c.ImagePullPolicy)
+	}
+	for i, e := range c.Env {
+		if e.Name == "" {
+			v.fail(fmt.Sprintf("%s.env[%d].name", f, i), "required")
+		}
+	}
+	for i, p := range c.Ports {
+		pf := fmt.Sprintf("%s.ports[%d]", f, i)
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			v.fail(pf+".containerPort", "must be 1-65535, got %d", p.ContainerPort)
+		}
+		if p.HostPort != 0 && (p.HostPort < 1 || p.HostPort > 65535) {
+			v.fail(pf+".hostPort", "must be 1-65535, got %d", p.HostPort)
+		}
+		switch p.Protocol {
+		case corev1.ProtocolTCP, corev1.ProtocolUDP:
+		case corev1.ProtocolSCTP:
+			v.fail(pf+".protocol", "SCTP is not supported by podbox: use TCP or UDP")
+		default:
+			v.fail(pf+".protocol", "must be TCP, UDP or SCTP, got %q", p.Protocol)
+		}
+		if p.HostIP != "" && net.ParseIP(p.HostIP) == nil {
+			v.fail(pf+".hostIP", "must be an IP address, got %q", p.HostIP)
+		}
+		if p.HostPort != 0 {
+			key := fmt.Sprintf("%s/%d/%s", p.HostIP, p.HostPort, p.Protocol)
+			if other, dup := hostPorts[key]; dup {
+				v.fail(pf+".hostPort", "%d/%s is already used by %s", p.HostPort, p.Protocol, other)
+			}
+			hostPorts[key] = pf
+		}
+	}
+	paths := map[string]bool{}
+	for i, m := range c.VolumeMounts {
+		mf := fmt.Sprintf("%s.volumeMounts[%d]", f, i)
+		if !vols[m.Name] {
+			v.fail(mf+".name", "no volume named %q in spec.volumes", m.Name)
+		}
+		if !path.IsAbs(m.MountPath) {
+			v.fail(mf+".mountPath", "must be an absolute path, got %q", m.MountPath)
+		}
+		if paths[path.Clean(m.MountPath)] {
+			v.fail(mf+".mountPath", "%q is mounted twice", m.MountPath)
+		}
+		paths[path.Clean(m.MountPath)] = true
+		if sp := m.SubPath; sp != "" {
+			if path.IsAbs(sp) || sp == ".." || strings.HasPrefix(sp, "../") || strings.Contains(sp, "/../") || strings.HasSuffix(sp, "/..") {
+				v.fail(mf+".subPath", "must be a relative path without '..', got %q", sp)
+			}
+		}
+		if mp := m.MountPropagation; mp != nil {
+			switch *mp {
+			case corev1.MountPropagationNone, corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional:
+			default:
+				v.fail(mf+".mountPropagation", "must be None, HostToContainer or Bidirectional, got %q", *mp)
+			}
+		}
+	}
+}
+
+// dns checks a name: an RFC 1123 subdomain (pod names, host names) or
+// label (the rest).
+func (v *validator) dns(field, value string, subdomain bool) {
+	check, what := validation.IsDNS1123Label, "at most 63 lowercase letters, digits or '-'"
+	if subdomain {
+		check, what = validation.IsDNS1123Subdomain, "at most 253 lowercase letters, digits, '-' or '.'"
+	}
+	if value == "" {
+		v.fail(field, "required")
+		return
+	}
+	if errs := check(value); len(errs) > 0 {
+		v.fail(field, "invalid name %q: must be %s, starting and ending with a letter or digit (RFC 1123)", value, what)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,155 @@
+package ociruntime
+
+import (
+	"context"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podbox/podbox/sandbox/userns"
+)
+
+// TestMain plays the roles podbox's main does for the probe: a child
+// waiting for its user namespace map, and the probe container itself.
+func TestMain(m *testing.M) {
+	if userns.IsChild() {
+		userns.WaitMapped()
+	}
+	if os.Getenv(ProbeEnv) == "1" {
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestLogError(t *testing.T) {
+	tests := []struct {
+		name, log, want string
+	}{
+		{"json", `{"level":"info","msg":"hi","time":"x"}` + "\n" + `{"level":"error","msg":"container_linux.go:380: starting container process caused: exec: \"/nope\": no such file","time":"x"}` + "\n",
+			`container_linux.go:380: starting container process caused: exec: "/nope": no such file`},
+		{"plain", "something\nfailed badly\n", "failed badly"},
+		{"empty", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "log")
+			if err := os.WriteFile(p, []byte(tc.log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got := logError(p); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFindByPath(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "myrunc")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho myrunc version 9\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Find(context.Background(), bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Path != bin || r.Name != "myrunc" {
+		t.Errorf("got %+v", r)
+	}
+	if v := r.Version(); v != "myrunc version 9" {
+		t.Errorf("Version: got %q", v)
+	}
+	if _, err := Find(context.Background(), "no-such-runtime-podbox"); err == nil {
+		t.Error("no error for a missing runtime")
+	}
+}
+
+func TestCache(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	c := loadCache()
+	c["/usr/sbin/runc"] = cacheEntry{Stamp: "1/2", OK: true}
+	saveCache(c)
+	if got := loadCache(); got["/usr/sbin/runc"] != c["/usr/sbin/runc"] {
+		t.Errorf("got %+v", got)
+	}
+}
+
+// TestProbe runs each runtime found here in a user namespace of the test
+// user: a re-exec of this test binary as TestProbeInside.
+func TestProbe(t *testing.T) {
+	if userns.Inside() {
+		t.Skip("runs from outside")
+	}
+	if len(Candidates()) == 0 {
+		t.Skip("no runc or crun installed: sudo apt-get install runc")
+	}
+	if isDynamic(t) {
+		t.Skip("the test binary is dynamically linked and cannot run in an empty rootfs: run with CGO_ENABLED=0")
+	}
+	m, err := userns.Lookup()
+	if err != nil {
+		t.Skipf("no subordinate ids for this user (%v): add a line to /etc/subuid and /etc/subgid", err)
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run=^TestProbeInside$", "-test.v")
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	c, err := userns.Start(cmd, m, 0x00020000) // CLONE_NEWNS
+	if err != nil {
+		t.Skipf("user namespaces unavailable: %v", err)
+	}
+	if err := c.Release(); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	t.Logf("inside:\n%s", out)
+	if err != nil {
+		t.Fatalf("probe inside the user namespace: %v", err)
+	}
+}
+
+// TestProbeInside reports each candidate's probe result. Which runtime
+// works depends on the host; at least one must.
+func TestProbeInside(t *testing.T) {
+	if !userns.Inside() {
+		t.Skip("runs inside TestProbe's user namespace")
+	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	ok := 0
+	for _, r := range Candidates() {
+		start := time.Now()
+		err := r.Probe(context.Background())
+		t.Logf("%s (%s): %v in %v", r.Path, r.Version(), err, time.Since(start))
+		if err == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
+		t.Fatal("no runtime passed the probe")
+	}
+	r, err := Find(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := Find(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Find: %s; cached Find took %v", r.Path, time.Since(start))
+}
+
+func isDynamic(t *testing.T) bool {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
+}
