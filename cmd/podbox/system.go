@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func systemCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "system",
+		Usage: "manage podbox's storage",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "reset",
+				Usage: "remove all images, pod data and state podbox keeps for this user",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"},
+				},
+				Action: systemResetAction,
+			},
+		},
+	}
+}
+
+// errNeedsForce is a reset without a terminal to confirm on.
+type errNeedsForce struct{}
+
+func (errNeedsForce) Error() string {
+	return "system reset: refusing to wipe podbox's storage without confirmation, and there is no terminal to ask"
+}
+func (errNeedsForce) Hint() string { return "run `podbox system reset --force`" }
+
+func systemResetAction(c *cli.Context) error {
+	// Ask outside the user namespace; the re-executed command inside has
+	// been confirmed already.
+	if !c.Bool("force") && !userns.Inside() {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			return errNeedsForce{}
+		}
+		o := storeOptions(c)
+		fmt.Fprintf(c.App.ErrWriter, "This removes all podbox images, containers, pod data and state:\n  %s\n  %s\nContinue? [y/N] ",
+			orDefault(o.Root, image.DataDir()), orDefault(o.RunRoot, image.RunDir()))
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errors.New("system reset: not confirmed, nothing removed")
+		}
+	}
+	return inUserNS(func() error {
+		return image.Reset(storeOptions(c))
+	})
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,45 @@
+// Package image pulls images into podbox's store and turns an image config
+// plus a Kubernetes container into the process a container runs.
+//
+// It is built on go.podman.io/image/v5 (pull: transports, registries.conf,
+// short names, auth files, signature policy) and go.podman.io/storage (the
+// store), the libraries Podman, Buildah, Skopeo and CRI-O use, so a user's
+// registries.conf, auth.json and policy.json mean what they mean to Podman.
+//
+// Decisions:
+//
+//   - The store lives at $XDG_DATA_HOME/podbox/storage, its runroot at
+//     $XDG_RUNTIME_DIR/podbox/storage. It is opened only inside podbox's user
+//     namespace (sandbox/userns), with the mapping pods use, so a layer file
+//     owned by uid 33 is owned by subuid+32 on disk for every pod alike, and
+//     only a process in that namespace can delete it (rmi, Reset).
+//   - Driver: the store's own if it exists; else native overlay if a test
+//     mount works in the user namespace (kernel ≥ 5.11; storage adds
+//     userxattr), else fuse-overlayfs, else vfs. storage itself may fall back
+//     from native overlay to fuse-overlayfs and records it; Driver reports
+//     what is really used.
+//   - With a single-id mapping (no /etc/subuid range) the driver gets
+//     ignore_chown_errors, as Podman does: files of other owners become the
+//     user's.
+//   - Inside the namespace euid is 0, so go.podman.io/image would reach for
+//     system paths. The _CONTAINERS_ROOTLESS_UID/GID keys that userns sets
+//     make it use the user's (registries.conf, auth.json, short-name
+//     aliases); the blob-info cache goes under $XDG_DATA_HOME/podbox/cache.
+//   - Signature policy: the user's or the system's policy.json if there is
+//     one, else Podman's default, insecureAcceptAnything.
+//   - TLS: registries on loopback (127.0.0.0/8, ::1, localhost) may speak
+//     plain HTTP, as Docker allows; any other needs insecure = true in
+//     registries.conf or --tls-verify=false.
+//   - Short names resolve through registries.conf as in Podman, except that
+//     an ambiguous name with no terminal to ask is an error listing the
+//     candidates, rather than trying each in turn (issue 3).
+//   - An image for another OS or architecture is refused before anything is
+//     stored (go.podman.io/image only logs it for a single-image manifest).
+//   - An image from oci: or oci-archive: without a name is stored by its ID,
+//     as Podman does.
+//   - Removing an image that a container in the store uses is refused without
+//     --force: pods create one storage container per container, so that is
+//     what "a running pod uses it" means to the store.
+//   - imagePullPolicy and the command, env, workingDir and user of a
+//     container follow Kubernetes (see DefaultPullPolicy and ProcessFor).
+package image

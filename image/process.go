@@ -1,0 +1,374 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/user"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Process is what a container runs, from its image config and its
+// Kubernetes spec.
+type Process struct {
+	Args           []string // argv; never empty
+	Env            []string // KEY=value
+	Cwd            string   // absolute
+	UID, GID       uint32
+	AdditionalGids []uint32
+}
+
+// DefaultPath is the PATH a container gets when neither its image nor its
+// spec sets one (containerd's and Podman's default).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ErrNoCommand reports a container with nothing to run.
+var ErrNoCommand = errors.New("no command: the image has no ENTRYPOINT or CMD and the container no command or args")
+
+// ProcessFor applies Kubernetes' rules to build what container c of pod
+// runs, from cfg (the image's OCI config) and rootfs (the container's root
+// file system, for /etc/passwd and /etc/group; "": numeric users only):
+//
+//   - command and args versus ENTRYPOINT and CMD, the four cases of
+//     https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#notes:
+//     neither: ENTRYPOINT+CMD; command: command+args (image ignored);
+//     args only: ENTRYPOINT+args.
+//   - env: the image's ENV, then the container's env over it (container
+//     wins, replacing in place). Values of env expand $(VAR) over the
+//     container's earlier env entries, and command and args over the whole
+//     container env, as the kubelet does (the image's ENV is not visible to
+//     $(VAR): the kubelet never sees it). $$ escapes; an unknown $(VAR) stays
+//     as written. valueFrom.fieldRef is resolved from pod; configMap and
+//     secret references and envFrom must be resolved into env by the caller.
+//   - workingDir over WORKDIR, "/" by default.
+//   - USER (name, uid, and :group or :gid) under runAsUser and runAsGroup
+//     (the container's securityContext over the pod's), resolved against
+//     the rootfs's /etc/passwd and /etc/group; supplementary groups from
+//     /etc/group, plus the pod's supplementalGroups and fsGroup.
+//     runAsNonRoot is checked as the kubelet checks it.
+func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, rootfs string) (Process, error) {
+	var ic imgspecv1.ImageConfig
+	if cfg != nil {
+		ic = cfg.Config
+	}
+	if pod == nil {
+		pod = &corev1.Pod{}
+	}
+	var p Process
+
+	// Environment.
+	cenv, err := containerEnv(pod, c)
+	if err != nil {
+		return p, err
+	}
+	p.Env = mergeEnv(ic.Env, cenv)
+	if envValue(p.Env, "PATH") == "" {
+		p.Env = append(p.Env, "PATH="+DefaultPath)
+	}
+	if envValue(p.Env, "HOSTNAME") == "" {
+		host := pod.Spec.Hostname
+		if host == "" {
+			host = pod.Name
+		}
+		if host != "" {
+			p.Env = append(p.Env, "HOSTNAME="+host)
+		}
+	}
+
+	// Command line.
+	mapping := mappingFor(cenv)
+	command := expandAll(c.Command, mapping)
+	args := expandAll(c.Args, mapping)
+	switch {
+	case len(c.Command) > 0:
+		p.Args = append(command, args...)
+	case len(c.Args) > 0:
+		p.Args = append(append([]string{}, ic.Entrypoint...), args...)
+	default:
+		p.Args = append(append([]string{}, ic.Entrypoint...), ic.Cmd...)
+	}
+	if len(p.Args) == 0 {
+		return p, fmt.Errorf("container %q: %w", c.Name, ErrNoCommand)
+	}
+
+	// Working directory.
+	p.Cwd = c.WorkingDir
+	if p.Cwd == "" {
+		p.Cwd = ic.WorkingDir
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	if !filepath.IsAbs(p.Cwd) {
+		return p, fmt.Errorf("container %q: workingDir %q must be an absolute path", c.Name, p.Cwd)
+	}
+
+	// User and groups.
+	u, err := resolveUser(ic.User, pod, c, rootfs)
+	if err != nil {
+		return p, fmt.Errorf("container %q: %w", c.Name, err)
+	}
+	p.UID, p.GID = uint32(u.Uid), uint32(u.Gid)
+	seen := map[int64]bool{int64(u.Gid): true}
+	addGid := func(g int64) {
+		if !seen[g] {
+			seen[g] = true
+			p.AdditionalGids = append(p.AdditionalGids, uint32(g))
+		}
+	}
+	for _, g := range u.Sgids {
+		addGid(int64(g))
+	}
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		for _, g := range psc.SupplementalGroups {
+			addGid(g)
+		}
+		if psc.FSGroup != nil {
+			addGid(*psc.FSGroup)
+		}
+	}
+	if u.Home != "" && envValue(p.Env, "HOME") == "" {
+		p.Env = append(p.Env, "HOME="+u.Home)
+	}
+	return p, nil
+}
+
+// resolveUser applies runAsUser and runAsGroup to the image's USER and
+// looks the result up in the rootfs, as containerd's CRI plugin does.
+func resolveUser(imageUser string, pod *corev1.Pod, c *corev1.Container, rootfs string) (*user.ExecUser, error) {
+	var runAsUser, runAsGroup *int64
+	var nonRoot *bool
+	if psc := pod.Spec.SecurityContext; psc != nil {
+		runAsUser, runAsGroup, nonRoot = psc.RunAsUser, psc.RunAsGroup, psc.RunAsNonRoot
+	}
+	if sc := c.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil {
+			runAsUser = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			runAsGroup = sc.RunAsGroup
+		}
+		if sc.RunAsNonRoot != nil {
+			nonRoot = sc.RunAsNonRoot
+		}
+	}
+	spec := imageUser
+	if runAsUser != nil {
+		spec = strconv.FormatInt(*runAsUser, 10)
+	}
+	if runAsGroup != nil {
+		name, _, _ := strings.Cut(spec, ":")
+		if name == "" {
+			name = "0"
+		}
+		spec = name + ":" + strconv.FormatInt(*runAsGroup, 10)
+	}
+	if nonRoot != nil && *nonRoot && runAsUser == nil {
+		name, _, _ := strings.Cut(spec, ":")
+		if _, err := strconv.Atoi(name); name != "" && err != nil {
+			return nil, fmt.Errorf("runAsNonRoot: image has non-numeric user %q, cannot verify that it is not root", name)
+		}
+	}
+	passwd, closeP, err := openInRoot(rootfs, "etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	defer closeP()
+	group, closeG, err := openInRoot(rootfs, "etc/group")
+	if err != nil {
+		return nil, err
+	}
+	defer closeG()
+	u, err := user.GetExecUser(spec, &user.ExecUser{Home: "/"}, passwd, group)
+	if err != nil {
+		return nil, fmt.Errorf("resolving user %q in the image: %w", spec, err)
+	}
+	if nonRoot != nil && *nonRoot && u.Uid == 0 {
+		return nil, errors.New("runAsNonRoot is set and the container would run as root (uid 0)")
+	}
+	return u, nil
+}
+
+// openInRoot opens name inside rootfs, resolving symlinks as if rootfs were
+// / (openat2 RESOLVE_IN_ROOT), so that an image's /etc/passwd cannot point
+// at the host's. A missing file is a nil reader.
+func openInRoot(rootfs, name string) (io.Reader, func(), error) {
+	nop := func() {}
+	if rootfs == "" {
+		return nil, nop, nil
+	}
+	root, err := os.Open(rootfs)
+	if err != nil {
+		return nil, nop, fmt.Errorf("opening rootfs: %w", err)
+	}
+	defer root.Close()
+	fd, err := unix.Openat2(int(root.Fd()), name, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nop, nil
+	}
+	if err != nil {
+		return nil, nop, fmt.Errorf("opening /%s in the rootfs: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(rootfs, name))
+	return f, func() { f.Close() }, nil
+}
+
+// containerEnv is the container's env with $(VAR) expanded in order, as the
+// kubelet's makeEnvironmentVariables does.
+func containerEnv(pod *corev1.Pod, c *corev1.Container) ([]corev1.EnvVar, error) {
+	if len(c.EnvFrom) > 0 {
+		return nil, fmt.Errorf("container %q: envFrom must be resolved into env before the process is built", c.Name)
+	}
+	out := make([]corev1.EnvVar, 0, len(c.Env))
+	for i, e := range c.Env {
+		val := e.Value
+		if e.ValueFrom != nil {
+			if e.ValueFrom.FieldRef == nil {
+				return nil, fmt.Errorf("container %q: env[%d] (%s): only valueFrom.fieldRef is resolved here; resolve configMap and secret references first", c.Name, i, e.Name)
+			}
+			v, err := fieldValue(pod, e.ValueFrom.FieldRef.FieldPath)
+			if err != nil {
+				return nil, fmt.Errorf("container %q: env[%d] (%s): %w", c.Name, i, e.Name, err)
+			}
+			val = v
+		} else {
+			val = expand(val, mappingFor(out))
+		}
+		out = append(out, corev1.EnvVar{Name: e.Name, Value: val})
+	}
+	return out, nil
+}
+
+// fieldValue resolves a downward API field path, for the fields that have a
+// value on this machine.
+func fieldValue(pod *corev1.Pod, path string) (string, error) {
+	switch path {
+	case "metadata.name":
+		return pod.Name, nil
+	case "metadata.namespace":
+		if pod.Namespace == "" {
+			return "default", nil
+		}
+		return pod.Namespace, nil
+	case "metadata.uid":
+		return string(pod.UID), nil
+	case "spec.nodeName":
+		return pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return pod.Spec.ServiceAccountName, nil
+	case "status.podIP", "status.hostIP":
+		return pod.Status.PodIP, nil
+	}
+	for _, m := range []struct {
+		prefix string
+		vals   map[string]string
+	}{{"metadata.labels", pod.Labels}, {"metadata.annotations", pod.Annotations}} {
+		if rest, ok := strings.CutPrefix(path, m.prefix+"['"); ok {
+			if key, ok := strings.CutSuffix(rest, "']"); ok {
+				return m.vals[key], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("fieldRef %q is not supported", path)
+}
+
+// mergeEnv puts the container's env over the image's: a name both set is
+// replaced in place, new names are appended in order.
+func mergeEnv(image []string, ctr []corev1.EnvVar) []string {
+	out := append([]string{}, image...)
+	idx := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		idx[k] = i
+	}
+	for _, e := range ctr {
+		kv := e.Name + "=" + e.Value
+		if i, ok := idx[e.Name]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[e.Name] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// mappingFor is the kubelet's expansion.MappingFuncFor over env: a later
+// entry wins; an unknown name expands to itself, $(NAME).
+func mappingFor(env []corev1.EnvVar) func(string) string {
+	m := make(map[string]string, len(env))
+	for _, e := range env {
+		m[e.Name] = e.Value
+	}
+	return func(name string) string {
+		if v, ok := m[name]; ok {
+			return v
+		}
+		return "$(" + name + ")"
+	}
+}
+
+func expandAll(in []string, mapping func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = expand(s, mapping)
+	}
+	return out
+}
+
+// expand is Kubernetes' third_party/forked/golang/expansion.Expand: $(VAR)
+// is replaced through mapping, $$ is a literal $, and anything else stays.
+func expand(input string, mapping func(string) string) string {
+	var buf strings.Builder
+	checkpoint := 0
+	for cursor := 0; cursor < len(input); cursor++ {
+		if input[cursor] != '$' || cursor+1 >= len(input) {
+			continue
+		}
+		buf.WriteString(input[checkpoint:cursor])
+		read, isVar, advance := readVariableName(input[cursor+1:])
+		if isVar {
+			buf.WriteString(mapping(read))
+		} else {
+			buf.WriteString(read)
+		}
+		cursor += advance
+		checkpoint = cursor + 1
+	}
+	return buf.String() + input[checkpoint:]
+}
+
+func readVariableName(input string) (string, bool, int) {
+	switch input[0] {
+	case '$':
+		return "$", false, 1
+	case '(':
+		for i := 1; i < len(input); i++ {
+			if input[i] == ')' {
+				return input[1:i], true, i + 1
+			}
+		}
+		return "$(", false, 1
+	default:
+		return "$" + input[0:1], false, 1
+	}
+}
