@@ -53,6 +53,10 @@ EOF
 
 teardown_suite() {
     local rc=0
+    # The suite's store holds subuid-owned files that only podbox, from
+    # inside its user namespace, can delete.
+    "$PODBOX" down --all >/dev/null 2>&1 || true
+    "$PODBOX" system reset --force >/dev/null || rc=1
     if [[ -n ${PODBOX_TEST_REGISTRY_DIR:-} ]]; then
         "$_SUITE_REPO/scripts/registry.sh" stop "$PODBOX_TEST_REGISTRY_DIR" || rc=1
     fi
