@@ -17,7 +17,7 @@ E2E_FILES = $(if $(E2E_FILTER),$(sort $(wildcard tests/$(E2E_FILTER)*.bats)),tes
 
 IS_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
 
-.PHONY: all help build deps unit e2e test lint bench demo clean
+.PHONY: all help build deps unit unit-userns e2e test lint bench demo clean
 
 all: build
 
@@ -34,6 +34,22 @@ deps: ## install the packages podbox and its tests need (root; checks only other
 unit: ## Go unit tests
 	$(GO) test -tags '$(BUILDTAGS)' ./...
 
+# Go tests that need a user namespace (they use tests/nstest) skip as root:
+# build their binaries here and run them as the test user.
+NSTEST_PKGS := ./mounts ./sandbox/ociruntime
+NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe)$$
+
+unit-userns: ## Go tests that need a user namespace, as the test user
+	@mkdir -p bin/nstest
+	@for p in $(NSTEST_PKGS); do $(GO) test -c -tags '$(BUILDTAGS)' -o bin/nstest/$$(basename $$p).test $$p || exit 1; done
+ifeq ($(IS_ROOT),yes)
+	scripts/test-user.sh create
+	@for t in bin/nstest/*.test; do echo "$$t"; out=$$(scripts/test-user.sh run "$$t" -test.v -test.run '$(NSTEST_RUN)' 2>&1); rc=$$?; echo "$$out" | grep -E '^(--- |ok|PASS|FAIL)'; \
+		[ $$rc -eq 0 ] || { echo "$$out"; exit 1; }; ! echo "$$out" | grep -q -- '--- SKIP' || { echo "$$t: a user-namespace test skipped as the test user"; exit 1; }; done
+else
+	@for t in bin/nstest/*.test; do echo "$$t"; "$$t" || exit 1; done
+endif
+
 e2e: build ## bats end-to-end tests, as the test user podbox-test
 	@test -n "$(E2E_FILES)" || { echo "no tests/$(E2E_FILTER)*.bats" >&2; exit 1; }
 ifeq ($(IS_ROOT),yes)
@@ -44,7 +60,7 @@ else
 	bats $(BATS_ARGS) $(E2E_FILES)
 endif
 
-test: deps build lint unit e2e ## everything: deps, build, lint, unit, then e2e as the test user
+test: deps build lint unit unit-userns e2e ## everything: deps, build, lint, unit, then the user-namespace and e2e tests as the test user
 
 lint: ## gofmt, go vet and shellcheck
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these need formatting:"; echo "$$out"; exit 1; fi

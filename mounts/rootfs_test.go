@@ -4,59 +4,24 @@ import (
 	"archive/tar"
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/podbox/podbox/tests/nstest"
 	"go.podman.io/storage"
-	"go.podman.io/storage/pkg/reexec"
 	"go.podman.io/storage/types"
 )
 
-func TestMain(m *testing.M) {
-	if reexec.Init() { // storage's helpers
-		return
-	}
-	if userns.IsChild() {
-		userns.WaitMapped()
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { nstest.Main(m) }
 
 // TestRootfs runs TestRootfsInside in a user and mount namespace of the
 // test user, where go.podman.io/storage mounts overlay as podbox does.
 func TestRootfs(t *testing.T) {
-	if userns.Inside() {
-		t.Skip("runs from outside")
-	}
-	m, err := userns.Lookup()
-	if err != nil {
-		t.Skipf("no subordinate ids for this user (%v): add a line to /etc/subuid and /etc/subgid", err)
-	}
-	cmd := exec.Command("/proc/self/exe", "-test.run=^TestRootfsInside$", "-test.v")
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	c, err := userns.Start(cmd, m, syscall.CLONE_NEWNS)
-	if err != nil {
-		t.Skipf("user namespaces unavailable: %v", err)
-	}
-	if err := c.Release(); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	t.Logf("inside:\n%s", out)
-	if err != nil {
-		t.Fatalf("rootfs test inside the user namespace: %v", err)
-	}
+	nstest.RunInside(t, "TestRootfsInside")
 }
 
 func TestRootfsInside(t *testing.T) {
-	if !userns.Inside() {
-		t.Skip("runs inside TestRootfs's user namespace")
-	}
+	nstest.Inside(t)
 	dir := t.TempDir()
 	store, err := storage.GetStore(types.StoreOptions{
 		RunRoot:         filepath.Join(dir, "run"),

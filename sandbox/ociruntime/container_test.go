@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -14,7 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/ocispec"
-	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/podbox/podbox/tests/nstest"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,40 +23,15 @@ import (
 // the test user: a busybox container with the spec, volumes and /etc files
 // a pod's container gets, through create, start, state, kill and delete.
 func TestContainer(t *testing.T) {
-	if userns.Inside() {
-		t.Skip("runs from outside")
-	}
 	if _, err := os.Stat("/usr/bin/busybox"); err != nil {
 		t.Skip("needs a static /usr/bin/busybox: sudo apt-get install busybox-static")
 	}
-	if isDynamic(t) {
-		t.Skip("the test binary is dynamically linked and cannot run in the probe's empty rootfs: run with CGO_ENABLED=0")
-	}
-	m, err := userns.Lookup()
-	if err != nil {
-		t.Skipf("no subordinate ids for this user (%v): add a line to /etc/subuid and /etc/subgid", err)
-	}
-	cmd := exec.Command("/proc/self/exe", "-test.run=^TestContainerInside$", "-test.v")
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	c, err := userns.Start(cmd, m, syscall.CLONE_NEWNS)
-	if err != nil {
-		t.Skipf("user namespaces unavailable: %v", err)
-	}
-	if err := c.Release(); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	t.Logf("inside:\n%s", out)
-	if err != nil {
-		t.Fatalf("container test inside the user namespace: %v", err)
-	}
+	nstest.RequireStatic(t)
+	nstest.RunInside(t, "TestContainerInside")
 }
 
 func TestContainerInside(t *testing.T) {
-	if !userns.Inside() {
-		t.Skip("runs inside TestContainer's user namespace")
-	}
+	nstest.Inside(t)
 	ctx := context.Background()
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	r, err := Find(ctx, "")

@@ -2,28 +2,17 @@ package ociruntime
 
 import (
 	"context"
-	"debug/elf"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/podbox/podbox/tests/nstest"
 )
 
 // TestMain plays the roles podbox's main does for the probe: a child
 // waiting for its user namespace map, and the probe container itself.
-func TestMain(m *testing.M) {
-	if userns.IsChild() {
-		userns.WaitMapped()
-	}
-	if os.Getenv(ProbeEnv) == "1" {
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { nstest.Main(m) }
 
 func TestLogError(t *testing.T) {
 	tests := []struct {
@@ -80,42 +69,17 @@ func TestCache(t *testing.T) {
 // TestProbe runs each runtime found here in a user namespace of the test
 // user: a re-exec of this test binary as TestProbeInside.
 func TestProbe(t *testing.T) {
-	if userns.Inside() {
-		t.Skip("runs from outside")
-	}
 	if len(Candidates()) == 0 {
 		t.Skip("no runc or crun installed: sudo apt-get install runc")
 	}
-	if isDynamic(t) {
-		t.Skip("the test binary is dynamically linked and cannot run in an empty rootfs: run with CGO_ENABLED=0")
-	}
-	m, err := userns.Lookup()
-	if err != nil {
-		t.Skipf("no subordinate ids for this user (%v): add a line to /etc/subuid and /etc/subgid", err)
-	}
-	cmd := exec.Command("/proc/self/exe", "-test.run=^TestProbeInside$", "-test.v")
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	c, err := userns.Start(cmd, m, 0x00020000) // CLONE_NEWNS
-	if err != nil {
-		t.Skipf("user namespaces unavailable: %v", err)
-	}
-	if err := c.Release(); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	t.Logf("inside:\n%s", out)
-	if err != nil {
-		t.Fatalf("probe inside the user namespace: %v", err)
-	}
+	nstest.RequireStatic(t)
+	nstest.RunInside(t, "TestProbeInside")
 }
 
 // TestProbeInside reports each candidate's probe result. Which runtime
 // works depends on the host; at least one must.
 func TestProbeInside(t *testing.T) {
-	if !userns.Inside() {
-		t.Skip("runs inside TestProbe's user namespace")
-	}
+	nstest.Inside(t)
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	ok := 0
 	for _, r := range Candidates() {
@@ -138,18 +102,4 @@ func TestProbeInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Find: %s; cached Find took %v", r.Path, time.Since(start))
-}
-
-func isDynamic(t *testing.T) bool {
-	f, err := elf.Open("/proc/self/exe")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return true
-		}
-	}
-	return false
 }
