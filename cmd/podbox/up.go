@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/podbox/podbox/sandbox"
+	"github.com/urfave/cli/v2"
+)
+
+func upCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "up",
+		Usage: "run the pods of a manifest; in the foreground, stream their output until they finish or Ctrl-C",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods)"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the containers have started, printing the pod names"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.String("file") == "" {
+				return errors.New("up: name the manifest with -f FILE")
+			}
+			return inUserNS(func() error {
+				code, err := sandbox.Up(c.Context, sandbox.UpOptions{
+					ManifestPath: c.String("file"),
+					Detach:       c.Bool("detach"),
+					Runtime:      c.String("runtime"),
+					Store:        storeOptions(c),
+					LogLevel:     c.String("log-level"),
+					Out:          c.App.Writer,
+					Err:          c.App.ErrWriter,
+				})
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return exitCodeError{code}
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,206 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// podProbe is what a command can tell about a pod from outside.
+type podProbe struct {
+	exists bool        // it has a runtime or data dir
+	alive  bool        // its process runs
+	pod    *corev1.Pod // from its control socket; nil if it did not answer
+	spec   *corev1.Pod // the manifest it was started with (pod.json)
+}
+
+func probePod(name string) podProbe {
+	dirs := PodDirs(name)
+	var st podProbe
+	if _, err := os.Stat(dirs.Run); err == nil {
+		st.exists = true
+	}
+	if _, err := os.Stat(dirs.Data); err == nil {
+		st.exists = true
+	}
+	if !st.exists {
+		return st
+	}
+	if b, err := os.ReadFile(dirs.manifestFile()); err == nil {
+		var p corev1.Pod
+		if json.Unmarshal(b, &p) == nil {
+			st.spec = &p
+		}
+	}
+	pp, err := readPidFile(dirs.pidFile())
+	if err != nil || !pp.alive() {
+		return st
+	}
+	st.alive = true
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if p, err := newCtlClient(dirs.ctlSock()).pod(ctx); err == nil {
+		st.pod = p
+	}
+	return st
+}
+
+// podNames lists the pods that have a runtime or data directory.
+func podNames() []string {
+	seen := map[string]bool{}
+	for _, dir := range []string{podsRunDir(), podsDataDir()} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if e.IsDir() {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ListOptions say how to list pods.
+type ListOptions struct {
+	Containers bool      // one row per container instead of per pod
+	Format     string    // "" (a table) or "json" (a v1.PodList)
+	Out        io.Writer // required
+}
+
+// List prints the pods: NAME STATUS READY RESTARTS AGE. A pod whose process
+// died is listed with status Gone until `podbox down` cleans it.
+func List(ctx context.Context, o ListOptions) error {
+	var pods []*corev1.Pod
+	for _, n := range podNames() {
+		st := probePod(n)
+		p := st.pod
+		if p == nil {
+			p = st.spec
+			if p == nil {
+				p = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}}
+			}
+			p = p.DeepCopy()
+			p.Status = corev1.PodStatus{Phase: corev1.PodUnknown, Reason: "Gone",
+				Message: "the pod's process is gone; podbox down " + n + " removes what is left"}
+			if st.alive {
+				p.Status.Reason, p.Status.Message = "Starting", "the pod's control socket does not answer yet"
+			}
+		}
+		pods = append(pods, p)
+	}
+	if o.Format == "json" {
+		list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+		for _, p := range pods {
+			p.APIVersion, p.Kind = "v1", "Pod"
+			list.Items = append(list.Items, *p)
+		}
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if o.Format != "" {
+		return fmt.Errorf("--format: %q is not json", o.Format)
+	}
+	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
+	if o.Containers {
+		fmt.Fprintln(tw, "POD\tCONTAINER\tSTATE\tEXIT CODE\tRESTARTS\tAGE")
+		for _, p := range pods {
+			for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+				state, code, since := containerState(cs)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, state, code, cs.RestartCount, since)
+			}
+			if len(p.Status.ContainerStatuses) == 0 {
+				fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\n", p.Name, podStatusWord(p))
+			}
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, "NAME\tSTATUS\tREADY\tRESTARTS\tAGE")
+	for _, p := range pods {
+		ready, restarts := 0, int32(0)
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Ready {
+				ready++
+			}
+			restarts += cs.RestartCount
+		}
+		for _, cs := range p.Status.InitContainerStatuses {
+			restarts += cs.RestartCount
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", p.Name, podStatusWord(p), ready, len(p.Spec.Containers), restarts, age(p.Status.StartTime))
+	}
+	return tw.Flush()
+}
+
+// podStatusWord is the STATUS column: the phase, Init:n/m while init
+// containers run, CrashLoopBackOff when a container waits to restart, Gone
+// for a pod whose process died.
+func podStatusWord(p *corev1.Pod) string {
+	st := p.Status
+	if st.Phase == corev1.PodUnknown && st.Reason != "" {
+		return st.Reason
+	}
+	if st.Phase == corev1.PodPending && len(st.InitContainerStatuses) > 0 {
+		done := 0
+		for _, cs := range st.InitContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.ExitCode == 0 {
+				done++
+			}
+		}
+		if done < len(st.InitContainerStatuses) {
+			return fmt.Sprintf("Init:%d/%d", done, len(st.InitContainerStatuses))
+		}
+	}
+	if st.Phase == corev1.PodRunning {
+		for _, cs := range st.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil && w.Reason == reasonCrashLoopBackOff {
+				return reasonCrashLoopBackOff
+			}
+		}
+	}
+	return string(st.Phase)
+}
+
+func containerState(cs corev1.ContainerStatus) (state, code, since string) {
+	switch s := cs.State; {
+	case s.Running != nil:
+		return "Running", "", age(&s.Running.StartedAt)
+	case s.Terminated != nil:
+		return "Terminated (" + s.Terminated.Reason + ")", fmt.Sprint(s.Terminated.ExitCode), age(&s.Terminated.FinishedAt)
+	case s.Waiting != nil:
+		// A container waiting to restart shows how it last ended.
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			code = fmt.Sprint(t.ExitCode)
+		}
+		return "Waiting (" + s.Waiting.Reason + ")", code, ""
+	}
+	return "Unknown", "", ""
+}
+
+func age(t *metav1.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	d := time.Since(t.Time).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

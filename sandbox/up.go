@@ -1,0 +1,395 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/manifest"
+	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/podbox/podbox/slirp"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// UpOptions say which pods to run and how.
+type UpOptions struct {
+	ManifestPath string             // required: a YAML file of one or more Pods
+	Detach       bool               // return once the containers have started
+	Runtime      string             // OCI runtime name or path; "": the first that works
+	Store        image.StoreOptions // the image store
+	LogLevel     string             // passed to the pod's process
+	Out          io.Writer          // pod names (-d) or the containers' output
+	Err          io.Writer          // warnings and pull progress
+}
+
+// ErrPodRunning reports an up of a pod name that already runs.
+var ErrPodRunning = errors.New("pod already running")
+
+// ErrNotInUserNS reports Up, Down called outside podbox's user namespace.
+var ErrNotInUserNS = errors.New("must run inside podbox's user namespace")
+
+// Up runs the pods of a manifest. It must run inside podbox's user
+// namespace. In the foreground it streams the containers' output until the
+// pods finish or ctx is cancelled (Ctrl-C), then removes them, and returns
+// 0 if every pod Succeeded, 1 if one Failed, 130 if interrupted. With
+// Detach it returns 0 once the pods' containers have started.
+func Up(ctx context.Context, o UpOptions) (int, error) {
+	if !userns.Inside() {
+		return 125, ErrNotInUserNS
+	}
+	// Ctrl-C while pulling cancels the pull cleanly (the store stays
+	// consistent); once the pods run, foreground stops them.
+	ctx, cancel := signal.NotifyContext(ctx, unix.SIGINT, unix.SIGTERM)
+	defer cancel()
+	f, err := manifest.Load(o.ManifestPath)
+	if err != nil {
+		return 125, err
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(o.Err, "warning: %s\n", w)
+	}
+	if len(f.Pods) == 0 {
+		return 125, fmt.Errorf("%s: no Pod in the file", o.ManifestPath)
+	}
+	collectGarbage(o.Store)
+	for _, pod := range f.Pods {
+		if err := mounts.CheckHostPaths(pod); err != nil {
+			return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
+		}
+		if st := probePod(pod.Name); st.alive {
+			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
+		}
+	}
+	if err := slirp.CheckTun(); err != nil {
+		return 125, err
+	}
+	if _, err := slirp.Find(); err != nil {
+		return 125, err
+	}
+	images, err := ensureImages(ctx, f.Pods, o)
+	if ctx.Err() != nil {
+		return 130, fmt.Errorf("interrupted while pulling; nothing was started")
+	}
+	if err != nil {
+		return 125, err
+	}
+	var started []*podHandle
+	for _, pod := range f.Pods {
+		h, err := startPod(pod, images, o)
+		if err != nil {
+			for _, h := range started {
+				h.stopAndWait()
+			}
+			return 125, fmt.Errorf("starting pod %q: %w", pod.Name, err)
+		}
+		started = append(started, h)
+	}
+	if o.Detach {
+		for _, h := range started {
+			fmt.Fprintln(o.Out, h.name)
+		}
+		return 0, nil
+	}
+	// From here on, foreground's own signal handling knows which signal
+	// came, for the exit code.
+	return foreground(context.WithoutCancel(ctx), started, o)
+}
+
+// ensureImages pulls what is missing for every container, per its
+// imagePullPolicy, and returns them by image reference.
+func ensureImages(ctx context.Context, pods []*corev1.Pod, o UpOptions) (map[string]map[string]imageInfo, error) {
+	store, err := image.OpenStore(o.Store)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Shutdown()
+	out := map[string]map[string]imageInfo{}
+	seen := map[string]imageInfo{} // one pull per image and policy per up
+	for _, pod := range pods {
+		out[pod.Name] = map[string]imageInfo{}
+		for _, c := range allContainers(pod) {
+			key := c.Image + "\x00" + string(c.ImagePullPolicy)
+			info, ok := seen[key]
+			if !ok {
+				img, err := store.Ensure(ctx, c.Image, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy})
+				if err != nil {
+					return nil, fmt.Errorf("pulling image %q for container %q: %w", c.Image, c.Name, err)
+				}
+				info = imageInfo{ID: img.ID, Config: img.Config}
+				seen[key] = info
+			}
+			out[pod.Name][c.Name] = info
+		}
+	}
+	return out, nil
+}
+
+// podHandle is a pod this `up` started.
+type podHandle struct {
+	name   string
+	dirs   Dirs
+	pod    *corev1.Pod
+	cmd    *exec.Cmd
+	toPod  *json.Encoder
+	events chan childMsg
+	exited chan struct{}
+}
+
+// startPod clones the pod's PID 1 into new namespaces, connects it with
+// slirp4netns, hands it the work, and waits until its containers have
+// started.
+func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptions) (*podHandle, error) {
+	dirs := PodDirs(pod.Name)
+	if err := os.MkdirAll(podsRunDir(), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dirs.Run, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %s exists", ErrPodRunning, dirs.Run)
+		}
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.RemoveAll(dirs.Run)
+			_ = os.RemoveAll(dirs.Data)
+		}
+	}()
+	if err := os.MkdirAll(dirs.Data, 0o700); err != nil {
+		return nil, err
+	}
+	if b, err := json.Marshal(pod); err == nil {
+		_ = os.WriteFile(dirs.manifestFile(), b, 0o600)
+	}
+	logf, err := os.OpenFile(dirs.podLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	workR, workW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer workR.Close()
+	evR, evW, err := os.Pipe()
+	if err != nil {
+		workW.Close()
+		return nil, err
+	}
+	defer evW.Close()
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		workW.Close()
+		evR.Close()
+		return nil, err
+	}
+	defer exitR.Close()
+	defer exitW.Close()
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"podbox-pod:" + pod.Name}
+	cmd.Env = append(os.Environ(), envPodChild+"=1")
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{workR, evW, exitW}
+	// Its own session: a Ctrl-C on the terminal reaches `up`, which stops
+	// the pod in order, not the pod directly.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:     true,
+		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
+	}
+	if err := cmd.Start(); err != nil {
+		workW.Close()
+		evR.Close()
+		return nil, fmt.Errorf("starting the pod's process: %w", err)
+	}
+	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, cmd: cmd, toPod: json.NewEncoder(workW),
+		events: make(chan childMsg, 8), exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		workW.Close()
+		close(h.exited)
+	}()
+	go func() {
+		defer evR.Close()
+		dec := json.NewDecoder(evR)
+		for {
+			var m childMsg
+			if err := dec.Decode(&m); err != nil {
+				close(h.events)
+				return
+			}
+			h.events <- m
+		}
+	}()
+	fail := func(err error) (*podHandle, error) {
+		_ = cmd.Process.Kill()
+		<-h.exited
+		return nil, err
+	}
+	if err := writePidFile(dirs.pidFile(), cmd.Process.Pid); err != nil {
+		return fail(err)
+	}
+	w := work{Pod: pod, Images: images[pod.Name], Dirs: dirs, Runtime: o.Runtime, Store: o.Store,
+		Foreground: !o.Detach, LogLevel: o.LogLevel}
+	if err := h.toPod.Encode(w); err != nil {
+		return fail(fmt.Errorf("handing the pod its work: %w", err))
+	}
+	net, err := slirp.Start(slirp.Options{
+		PID:               cmd.Process.Pid,
+		ExitFD:            exitR,
+		AllowHostLoopback: pod.Annotations[slirp.AnnotationAllowHostLoopback] == "true",
+		LogPath:           dirs.slirpLog(),
+	})
+	if err != nil {
+		_ = h.toPod.Encode(parentMsg{Error: err.Error()})
+		<-h.exited
+		// The pod may have failed first (and slirp4netns then lost it).
+		if m, open := <-h.events; open && m.Event == "error" {
+			return nil, errors.New(m.Error)
+		}
+		return nil, err
+	}
+	// slirp4netns exits with the pod (exit-fd); reap it when it does.
+	go func() { _ = net.Cmd.Wait() }()
+	if err := h.toPod.Encode(parentMsg{NetworkReady: true}); err != nil {
+		return fail(err)
+	}
+	select {
+	case m, open := <-h.events:
+		if !open {
+			<-h.exited
+			return nil, fmt.Errorf("the pod's process exited: %s", tail(dirs.podLog()))
+		}
+		if m.Event == "error" {
+			<-h.exited
+			return nil, errors.New(m.Error)
+		}
+		if o.Detach { // in the foreground, they come with the end
+			for _, e := range m.Errors {
+				fmt.Fprintf(o.Err, "pod %q: %s\n", pod.Name, e)
+			}
+		}
+	case <-h.exited:
+		return nil, fmt.Errorf("the pod's process exited: %s", tail(dirs.podLog()))
+	}
+	ok = true
+	return h, nil
+}
+
+// tail returns the last line of a log file, for errors.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" {
+		return "no message"
+	}
+	return s
+}
+
+// stopAndWait asks the pod to stop and waits until its process is gone.
+func (h *podHandle) stopAndWait() {
+	_ = h.toPod.Encode(parentMsg{Stop: true})
+	<-h.exited
+	// The pod removes its directories; a pod that died leaves them.
+	_ = os.RemoveAll(h.dirs.Run)
+	_ = os.RemoveAll(h.dirs.Data)
+}
+
+// foreground streams the pods' output until they finish or ctx is done.
+func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	defer signal.Stop(sigs)
+	var srcs []logSource
+	for _, h := range pods {
+		for _, c := range allContainers(h.pod) {
+			label := c.Name
+			if len(pods) > 1 {
+				label = h.name + "/" + c.Name
+			}
+			srcs = append(srcs, logSource{label: label, path: h.dirs.LogPath(c.Name)})
+		}
+	}
+	mux := newLogMux(srcs, o.Out)
+	// One channel for what the pods say and when they exit.
+	type podEvent struct {
+		h      *podHandle
+		msg    childMsg
+		exited bool
+	}
+	evs := make(chan podEvent, 8)
+	for _, h := range pods {
+		go func() {
+			for m := range h.events {
+				evs <- podEvent{h: h, msg: m}
+			}
+			<-h.exited
+			evs <- podEvent{h: h, exited: true}
+		}()
+	}
+	stopAll := func() {
+		for _, h := range pods {
+			_ = h.toPod.Encode(parentMsg{Stop: true})
+		}
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	code := 0
+	interrupted := false
+	for remaining := len(pods); remaining > 0; {
+		select {
+		case <-tick.C:
+			mux.poll()
+		case s := <-sigs:
+			if !interrupted {
+				interrupted = true
+				logrus.Infof("%s: stopping the pods", s)
+				code = 128 + int(s.(syscall.Signal))
+				stopAll()
+			}
+		case <-ctx.Done():
+			if !interrupted {
+				interrupted = true
+				code = 130
+				stopAll()
+			}
+		case ev := <-evs:
+			switch {
+			case ev.exited:
+				mux.poll()
+				remaining--
+				_ = os.RemoveAll(ev.h.dirs.Run)
+				_ = os.RemoveAll(ev.h.dirs.Data)
+			case ev.msg.Event == "finished":
+				// Every line is in the files: print them before the
+				// pod removes them.
+				mux.poll()
+				for _, e := range ev.msg.Errors {
+					fmt.Fprintf(o.Err, "pod %q: %s\n", ev.h.name, e)
+				}
+				if ev.msg.Phase == corev1.PodFailed && code == 0 {
+					code = 1
+				}
+				_ = ev.h.toPod.Encode(parentMsg{Stop: true})
+			}
+		}
+	}
+	return code, nil
+}

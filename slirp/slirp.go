@@ -1,0 +1,179 @@
+// Package slirp gives a pod's network namespace its way out: slirp4netns,
+// run directly with --configure (tap0 10.0.2.100/24, gateway 10.0.2.2, DNS
+// 10.0.2.3), MTU 65520, its sandbox and seccomp filter on.
+//
+// Decisions:
+//
+//   - slirp4netns is run directly rather than through rootlesskit's network
+//     driver: the driver wants rootlesskit's parent/child message protocol,
+//     and slirp4netns 1.x has had every flag podbox uses since 1.1, so there is
+//     nothing to detect.
+//   - The host's loopback is off (--disable-host-loopback) unless the pod
+//     opts in with the annotation podbox.io/allow-host-loopback: "true"; then
+//     the host's 127.0.0.1 is 10.0.2.2 inside the pod.
+//   - slirp4netns lives exactly as long as the pod: it gets the read end of a
+//     pipe as --exit-fd whose write end only the pod's PID 1 holds, so it exits
+//     when the pod does, however the pod dies.
+package slirp
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// AnnotationAllowHostLoopback lets a pod reach the host's 127.0.0.1 as 10.0.2.2.
+const AnnotationAllowHostLoopback = "podbox.io/allow-host-loopback"
+
+// Addresses inside the pod.
+const (
+	PodIP   = "10.0.2.100"
+	Gateway = "10.0.2.2"
+	DNS     = "10.0.2.3"
+	MTU     = 65520
+)
+
+// ErrTunDenied reports that the user may not open /dev/net/tun.
+var ErrTunDenied = &hintError{
+	msg:  "opening /dev/net/tun: permission denied",
+	hint: "let your user open /dev/net/tun: sudo chmod 0666 /dev/net/tun",
+}
+
+// ErrNotInstalled reports that slirp4netns is missing.
+var ErrNotInstalled = &hintError{
+	msg:  "slirp4netns not found",
+	hint: "install the slirp4netns package: sudo apt-get install slirp4netns",
+}
+
+type hintError struct{ msg, hint string }
+
+func (e *hintError) Error() string { return e.msg }
+
+// Hint says how to fix the error.
+func (e *hintError) Hint() string { return e.hint }
+
+// Options say how to connect one network namespace.
+type Options struct {
+	PID               int      // required: a process in the target network namespace
+	ExitFD            *os.File // required: slirp4netns exits when this pipe's write end closes
+	AllowHostLoopback bool     // the host's 127.0.0.1 reachable as 10.0.2.2
+	LogPath           string   // "": slirp4netns's output is discarded
+}
+
+// Network is a running slirp4netns.
+type Network struct {
+	Cmd *exec.Cmd
+}
+
+// Find returns the path of slirp4netns.
+func Find() (string, error) {
+	if p, err := exec.LookPath("slirp4netns"); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin"} {
+		if _, err := os.Stat(d + "/slirp4netns"); err == nil {
+			return d + "/slirp4netns", nil
+		}
+	}
+	return "", ErrNotInstalled
+}
+
+// CheckTun checks that this user may open /dev/net/tun, which slirp4netns
+// needs, so that the error names the fix instead of a failed pod.
+func CheckTun() error {
+	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if err == nil {
+		return f.Close()
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return ErrTunDenied
+	}
+	return fmt.Errorf("opening /dev/net/tun: %w", err)
+}
+
+// Start runs slirp4netns for the network namespace of o.PID and waits until
+// it has configured tap0. The process runs in its own session, so a Ctrl-C
+// on the terminal does not reach it; it is not waited for here (the caller
+// may, or may leave it to init: it exits with the pod).
+func Start(o Options) (*Network, error) {
+	path, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer readyR.Close()
+	cmd := exec.Command(path, args(o)...)
+	cmd.ExtraFiles = []*os.File{readyW, o.ExitFD}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if o.LogPath != "" {
+		lf, err := os.OpenFile(o.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			readyW.Close()
+			return nil, err
+		}
+		defer lf.Close()
+		cmd.Stdout, cmd.Stderr = lf, lf
+	}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("starting slirp4netns: %w", err)
+	}
+	ready := make(chan error, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, err := readyR.Read(b)
+		if n == 1 && b[0] == '1' {
+			ready <- nil
+			return
+		}
+		ready <- fmt.Errorf("slirp4netns exited before it was ready (%v)", err)
+	}()
+	select {
+	case err = <-ready:
+	case <-time.After(10 * time.Second):
+		err = errors.New("slirp4netns not ready after 10s")
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if o.LogPath != "" {
+			if b, _ := os.ReadFile(o.LogPath); len(b) > 0 {
+				err = fmt.Errorf("%w: %s", err, lastLine(string(b)))
+			}
+		}
+		return nil, err
+	}
+	return &Network{Cmd: cmd}, nil
+}
+
+// args is slirp4netns's command line: the ready pipe is fd 3, the exit
+// pipe fd 4.
+func args(o Options) []string {
+	a := []string{"--configure", "--mtu=" + strconv.Itoa(MTU), "--enable-sandbox", "--enable-seccomp",
+		"--ready-fd=3", "--exit-fd=4"}
+	if !o.AllowHostLoopback {
+		a = append(a, "--disable-host-loopback")
+	}
+	return append(a, strconv.Itoa(o.PID), "tap0")
+}
+
+func lastLine(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
