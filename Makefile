@@ -72,12 +72,14 @@ lint: ## gofmt, go vet and shellcheck
 bench: ## benchmarks
 	@echo "no benchmarks yet"
 
-demo: deps build ## install, build, and show what podbox finds here, as the test user
+demo: deps build ## install, build, then run a real pod (examples/demo.yaml) as an ordinary user
 ifeq ($(IS_ROOT),yes)
 	scripts/test-user.sh create
 	scripts/test-user.sh run bin/podbox info
+	scripts/test-user.sh run examples/demo.sh
 else
 	bin/podbox info
+	examples/demo.sh
 endif
 
 clean: ## remove build outputs

@@ -31,6 +31,10 @@ setup_suite() {
     export XDG_CONFIG_HOME=$BATS_SUITE_TMPDIR/xdg/config
     export XDG_CACHE_HOME=$BATS_SUITE_TMPDIR/xdg/cache
     mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+    # Its own runtime dir too (pods' sockets, runroot): two suites running
+    # at once never see each other's pods.
+    export XDG_RUNTIME_DIR=$BATS_SUITE_TMPDIR/xdg/run
+    mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
 
     export PODBOX_TEST_REGISTRY_DIR=$BATS_SUITE_TMPDIR/registry
     PODBOX_TEST_REGISTRY=$("$_SUITE_REPO/scripts/registry.sh" start "$PODBOX_TEST_REGISTRY_DIR")

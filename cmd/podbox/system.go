@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/sandbox"
 	"github.com/podbox/podbox/sandbox/userns"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -46,7 +47,7 @@ func systemResetAction(c *cli.Context) error {
 			return errNeedsForce{}
 		}
 		o := storeOptions(c)
-		fmt.Fprintf(c.App.ErrWriter, "This removes all podbox images, containers, pod data and state:\n  %s\n  %s\nContinue? [y/N] ",
+		fmt.Fprintf(c.App.ErrWriter, "This stops and removes every pod, and removes all podbox images, containers, pod data and state:\n  %s\n  %s\nContinue? [y/N] ",
 			orDefault(o.Root, image.DataDir()), orDefault(o.RunRoot, image.RunDir()))
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
@@ -54,6 +55,11 @@ func systemResetAction(c *cli.Context) error {
 		}
 	}
 	return inUserNS(func() error {
+		// As Podman's system reset: pods go first, the way down removes them,
+		// so that none is left running on a wiped store.
+		if err := sandbox.Down(c.Context, sandbox.DownOptions{All: true, Store: storeOptions(c), Out: c.App.ErrWriter}); err != nil {
+			return fmt.Errorf("system reset: removing pods: %w", err)
+		}
 		return image.Reset(storeOptions(c))
 	})
 }

@@ -70,6 +70,17 @@ func TestLoadErrors(t *testing.T) {
     image: busybox
     imagePullPolcy: Always
 `, 11, "spec.containers[1].imagePullPolcy", "unknown field"},
+		{"restartPolicy on an app container", podHead + `  containers:
+  - name: a
+    image: busybox
+    restartPolicy: Always
+`, 9, "spec.containers[0].restartPolicy", "init containers only"},
+		{"sidecar restartPolicy other than Always", podHead + `  initContainers:
+  - name: i
+    image: busybox
+    restartPolicy: Never
+  containers: [{name: a, image: b}]
+`, 9, "spec.initContainers[0].restartPolicy", "only Always"},
 		{"unknown top-level field", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspek: {}\n", 4, "spek", "unknown field"},
 		{"unknown metadata field", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  lables: {a: b}\nspec:\n  containers: [{name: a, image: b}]\n", 5, "metadata.lables", "unknown field"},
 		{"unknown field in second document", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndatta: {}\n", 11, "datta", "unknown field"},

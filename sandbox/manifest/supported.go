@@ -47,6 +47,7 @@ var containerFields = map[string]level{
 	"command":                                  supportedAll,
 	"args":                                     supportedAll,
 	"workingDir":                               supportedAll,
+	"restartPolicy":                            supportedAll, // init containers: sidecars (package sandbox)
 	"env":                                      supportedSome,
 	"env[*].name":                              supportedAll,
 	"env[*].value":                             supportedAll,

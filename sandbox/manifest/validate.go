@@ -136,10 +136,19 @@ func (v *validator) pod(p *corev1.Pod) {
 	names := map[string]bool{}
 	hostPorts := map[string]string{}
 	for i := range s.InitContainers {
-		v.container(fmt.Sprintf("spec.initContainers[%d]", i), &s.InitContainers[i], names, vols, hostPorts)
+		f := fmt.Sprintf("spec.initContainers[%d]", i)
+		v.container(f, &s.InitContainers[i], names, vols, hostPorts)
+		// Kubernetes 1.28+: Always makes a sidecar; no other value is allowed.
+		if rp := s.InitContainers[i].RestartPolicy; rp != nil && *rp != corev1.ContainerRestartPolicyAlways {
+			v.fail(f+".restartPolicy", "only Always (a sidecar) is allowed, got %q", *rp)
+		}
 	}
 	for i := range s.Containers {
-		v.container(fmt.Sprintf("spec.containers[%d]", i), &s.Containers[i], names, vols, hostPorts)
+		f := fmt.Sprintf("spec.containers[%d]", i)
+		v.container(f, &s.Containers[i], names, vols, hostPorts)
+		if s.Containers[i].RestartPolicy != nil {
+			v.fail(f+".restartPolicy", "may be set on init containers only (sidecars); use spec.restartPolicy")
+		}
 	}
 
 	for i, a := range s.HostAliases {
