@@ -34,7 +34,8 @@ setup_suite() {
     # Its own runtime dir too (pods' sockets, runroot): two suites running
     # at once never see each other's pods.
     export XDG_RUNTIME_DIR=$BATS_SUITE_TMPDIR/xdg/run
-    mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+    mkdir -p "$XDG_RUNTIME_DIR"
+    chmod 0700 "$XDG_RUNTIME_DIR"
 
     export PODBOX_TEST_REGISTRY_DIR=$BATS_SUITE_TMPDIR/registry
     PODBOX_TEST_REGISTRY=$("$_SUITE_REPO/scripts/registry.sh" start "$PODBOX_TEST_REGISTRY_DIR")
