@@ -70,7 +70,9 @@ lint: ## gofmt, go vet and shellcheck
 	shellcheck -x tests/*.bats
 
 bench: ## benchmarks
-	@echo "no benchmarks yet"
+	@$(MAKE) --no-print-directory build
+	$(GO) build -o bin/bench ./tests/bench
+	bin/bench
 
 demo: deps build ## install, build, then run a real pod (examples/demo.yaml) as an ordinary user
 ifeq ($(IS_ROOT),yes)

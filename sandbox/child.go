@@ -35,6 +35,7 @@ func ChildMain() int {
 		logrus.Errorf("[podbox:pod] reading the pod's work: %v", err)
 		return 125
 	}
+	keepPortsFromExec(&w)
 	// The pod's log is a file: info at least, --log-level debug for more.
 	logrus.SetLevel(logrus.InfoLevel)
 	if lvl, err := logrus.ParseLevel(w.LogLevel); err == nil && lvl > logrus.InfoLevel {
@@ -118,6 +119,9 @@ func (p *podProc) run() error {
 	}
 	if !m.NetworkReady {
 		return fmt.Errorf("setting up the network: %s", m.Error)
+	}
+	if err := p.forwardPorts(); err != nil {
+		return err
 	}
 	go p.listenParent()
 	started := make(chan struct{})

@@ -8,25 +8,47 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The control socket: HTTP+JSON on a unix socket in the pod's runtime dir.
 //
-//	GET  /pod   the v1.Pod with its status
-//	POST /stop  stop the pod (202); it removes itself, then its process exits
+//	GET  /pod     the v1.Pod with its status
+//	GET  /events  the pod's events, a v1.EventList
+//	POST /stop    stop the pod (202); it removes itself, then its process exits
+//	POST /exec    run a process in a container (exec.go): an execRequest,
+//	              then 101 Switching Protocols and the stdio by SCM_RIGHTS
+//
+// The server also saves the pod and its events beside the socket
+// (status.json) whenever they change, so that a pod whose process died
+// still answers `get` and `describe` with its last known status.
 type ctlServer struct {
-	srv *http.Server
-	ln  net.Listener
+	srv       *http.Server
+	ln        net.Listener
+	stopSaver chan struct{}
+	saverDone chan struct{}
 }
 
 // podStatus is what the control socket serves; the pod's PID 1 is one.
 type podStatus interface {
 	snapshotPod() *corev1.Pod
+	podEvents() []corev1.Event
+	revision() int // changes whenever the pod or its events change
 	requestStop()
+	execHandler() http.HandlerFunc
 }
+
+// savedPod is status.json: the pod and its events as last served.
+type savedPod struct {
+	Pod    *corev1.Pod    `json:"pod"`
+	Events []corev1.Event `json:"events"`
+}
+
+func statusFile(sock string) string { return filepath.Join(filepath.Dir(sock), "status.json") }
 
 func serveCtl(sock string, pod podStatus) (*ctlServer, error) {
 	_ = os.Remove(sock)
@@ -39,16 +61,54 @@ func serveCtl(sock string, pod podStatus) (*ctlServer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(pod.snapshotPod())
 	})
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		list := corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: pod.podEvents()}
+		_ = json.NewEncoder(w).Encode(list)
+	})
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
 		pod.requestStop()
 		w.WriteHeader(http.StatusAccepted)
 	})
-	s := &ctlServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	mux.HandleFunc("POST /exec", pod.execHandler())
+	s := &ctlServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln,
+		stopSaver: make(chan struct{}), saverDone: make(chan struct{})}
 	go func() { _ = s.srv.Serve(ln) }()
+	go s.save(statusFile(sock), pod)
 	return s, nil
 }
 
+// save writes status.json when the pod changes, checking a few times a
+// second, until close.
+func (s *ctlServer) save(path string, pod podStatus) {
+	defer close(s.saverDone)
+	last := -1
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if rev := pod.revision(); rev != last {
+			last = rev
+			b, err := json.Marshal(savedPod{Pod: pod.snapshotPod(), Events: pod.podEvents()})
+			if err == nil {
+				tmp := path + ".tmp"
+				if os.WriteFile(tmp, b, 0o600) == nil {
+					_ = os.Rename(tmp, path)
+				}
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-s.stopSaver:
+			return
+		}
+	}
+}
+
+// close stops serving and saving; what is saved stays until the pod's
+// directory is removed.
 func (s *ctlServer) close() {
+	close(s.stopSaver)
+	<-s.saverDone
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
@@ -87,6 +147,23 @@ func (c *ctlClient) pod(ctx context.Context) (*corev1.Pod, error) {
 		return nil, fmt.Errorf("reading the pod's status: %w", err)
 	}
 	return &p, nil
+}
+
+func (c *ctlClient) events(ctx context.Context) ([]corev1.Event, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pod/events", nil)
+	resp, err := c.c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errCtlDead, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("control socket: %s", resp.Status)
+	}
+	var l corev1.EventList
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return nil, fmt.Errorf("reading the pod's events: %w", err)
+	}
+	return l.Items, nil
 }
 
 func (c *ctlClient) stop(ctx context.Context) error {

@@ -21,6 +21,8 @@ const (
 	fdWork   = 3
 	fdEvents = 4
 	fdExit   = 5 // slirp4netns's --exit-fd write end: held, never written
+	// The builtin port driver's host sockets follow, their fds in
+	// work.Ports.
 )
 
 // work is everything the pod's PID 1 needs to run the pod.
@@ -32,11 +34,14 @@ type work struct {
 	Store      image.StoreOptions   `json:"store"`
 	Foreground bool                 `json:"foreground"`
 	LogLevel   string               `json:"logLevel"`
+	Ports      []portFD             `json:"ports,omitempty"` // builtin driver: the host sockets (ports.go)
 }
 
 type imageInfo struct {
 	ID     string           `json:"id"`
 	Config *imgspecv1.Image `json:"config"`
+	Ref    string           `json:"ref"`            // the status's imageID: repo@digest
+	Pull   *pullRecord      `json:"pull,omitempty"` // nil: it was present (events.go)
 }
 
 type parentMsg struct {

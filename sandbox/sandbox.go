@@ -67,8 +67,47 @@
 //     $XDG_DATA_HOME/podbox/pods/<pod>/ (volumes/, logs/).
 //   - Runtime and storage names are <pod>-<container>; the runtime's state
 //     dir is per pod, so pods never see each other's containers.
-//   - The control socket speaks HTTP+JSON (GET /pod, POST /stop); `logs`
-//     reads the CRI files directly, so it works on a finished pod too.
+//   - The control socket speaks HTTP+JSON (GET /pod, GET /events, POST
+//     /stop, POST /exec; ctl.go); `logs` reads the CRI files directly, so it
+//     works on a finished pod too. PID 1 saves the pod and its events to
+//     status.json beside the socket when they change, so `get` and
+//     `describe` of a pod whose process died answer from its last saved
+//     status (phase Unknown unless it had finished, reason Gone), else from
+//     pod.json as Gone.
+//   - exec (exec.go): the CLI sends a JSON request on ctl.sock, then, after
+//     101 Switching Protocols, its own stdin (with -i), stdout and stderr by
+//     SCM_RIGHTS; PID 1 runs `runc exec --detach --process P --pid-file F`
+//     with those fds as the process's stdio (nothing is copied through
+//     podbox) and reaps the process like a container's (runc takes a
+//     console socket only when it detaches, and once it exits the kernel
+//     gives the orphan to PID 1, the init of its PID namespace), then
+//     replies with the exit code (128+signal if killed), which the CLI
+//     exits with. The process is the container's own from its config.json
+//     (user, env, cwd, capabilities), args replaced. With -t, P asks for a
+//     terminal with the CLI's window size and runc sends the pty master to
+//     a console socket; PID 1 passes it to the CLI, which puts its terminal
+//     in raw mode, copies both ways, and sets TIOCSWINSZ on SIGWINCH.
+//     Without -c: the first app container, as kubectl. An unknown or
+//     stopped container is refused before anything runs (exit 125); a
+//     missing command is 127, other runtime failures 126 (Podman's codes).
+//     If the CLI hangs up, the process gets SIGHUP, then SIGKILL after 2 s.
+//   - Events (events.go): PID 1 records v1.Events as they happen, the
+//     kubelet's reasons and words: Scheduled, Pulling/Pulled (from `up`, in
+//     the work), Created, Started, Completed, Failed (could not start),
+//     BackOff ("Back-off restarting failed container X in pod …"),
+//     Killing. Repeats of an event count on it ("x4 over 2m"), as the
+//     kubelet's aggregation; at most 200 are kept, in memory.
+//   - `get pod` prints a v1.Pod: the spec as given with the manifest's
+//     defaults, metadata.uid and creationTimestamp made at start,
+//     spec.nodeName the host's name; container IDs are <runtime>://<id>,
+//     image IDs repo@manifest-digest as containerd's kubelet shows them.
+//   - hostPorts (ports.go, decided in package slirp): `up` binds them on
+//     the host before anything starts (a port in use fails the up, nothing
+//     left) and, with the default builtin driver, hands the sockets to
+//     PID 1 (extra files after the pipes, their fds in work.Ports), which
+//     serves them from inside the pod's network namespace: no host-side
+//     process stays for ports. The slirp4netns driver (annotation podbox.io/port-driver or
+//     --port-driver) has slirp4netns forward them instead.
 //   - Host loopback is off unless the pod has the annotation
 //     podbox.io/allow-host-loopback: "true" (then 10.0.2.2 is the host's
 //     127.0.0.1).

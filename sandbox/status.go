@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
 )
 
 // Container state reasons, the kubelet's words.
@@ -26,11 +28,23 @@ type podState struct {
 	pod     *corev1.Pod
 	final   map[string]bool // container name → will not run again
 	changed chan struct{}
+	rev     int // counts changes, for the saver
+	events  *eventLog
 }
 
+// newPodState starts the status of pod: Pending, scheduled on this host.
+// It runs before the pod's PID 1 sets its own hostname, so the hostname is
+// the host's (the node's name).
 func newPodState(pod *corev1.Pod) *podState {
 	now := metav1.Now()
 	p := pod.DeepCopy()
+	if p.UID == "" {
+		p.UID = uuid.NewUUID()
+	}
+	p.CreationTimestamp = now
+	if p.Spec.NodeName == "" {
+		p.Spec.NodeName, _ = os.Hostname()
+	}
 	p.Status = corev1.PodStatus{
 		Phase:     corev1.PodPending,
 		StartTime: &now,
@@ -55,8 +69,9 @@ func newPodState(pod *corev1.Pod) *podState {
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting}},
 		})
 	}
-	s := &podState{pod: p, final: map[string]bool{}, changed: make(chan struct{})}
+	s := &podState{pod: p, final: map[string]bool{}, changed: make(chan struct{}), events: newEventLog(p)}
 	s.recomputeLocked()
+	s.events.record(now.Time, corev1.EventTypeNormal, eventScheduled, "", "Successfully assigned %s/%s to %s", p.Namespace, p.Name, p.Spec.NodeName)
 	return s
 }
 
@@ -157,6 +172,12 @@ func (s *podState) recomputeLocked() {
 		st.ContainerStatuses[i].Ready = st.ContainerStatuses[i].State.Running != nil
 		st.ContainerStatuses[i].Started = ptr(st.ContainerStatuses[i].State.Running != nil)
 	}
+	for i := range st.InitContainerStatuses {
+		// Only a running sidecar is ready; a done init container is not.
+		cs := &st.InitContainerStatuses[i]
+		cs.Started = ptr(cs.State.Running != nil)
+		cs.Ready = cs.State.Running != nil && isSidecar(&s.pod.Spec.InitContainers[i])
+	}
 	switch {
 	case initFailed:
 		st.Phase = corev1.PodFailed
@@ -178,8 +199,16 @@ func (s *podState) recomputeLocked() {
 		condition(corev1.ContainersReady, allReady, st.Conditions),
 		condition(corev1.PodReady, allReady, st.Conditions),
 	}
+	s.rev++
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// revision counts the status's changes.
+func (s *podState) revision() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rev
 }
 
 // condition returns the condition t, keeping its transition time from old
@@ -268,4 +297,16 @@ func (s *podState) sidecarsFinal() bool {
 		}
 	}
 	return true
+}
+
+func (s *podState) namespace() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pod.Namespace
+}
+
+func (s *podState) uid() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.pod.UID)
 }

@@ -50,6 +50,7 @@ func (c *container) prepare() error {
 		return err
 	}
 	c.rootfs = rootfs
+	p.state.events.recordPull(c, img)
 	proc, err := image.ProcessFor(img.Config, p.w.Pod, c.spec, rootfs)
 	if err != nil {
 		return err
@@ -170,6 +171,8 @@ func (c *container) loop(firstStart chan struct{}) bool {
 		if time.Since(began) > backoffReset {
 			backoff = backoffInitial
 		}
+		p.state.events.record(time.Now(), corev1.EventTypeWarning, eventBackOff, fieldPath(c),
+			"Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, p.w.Pod.Name, p.state.namespace(), p.state.uid())
 		p.state.update(c.spec.Name, func(cs *corev1.ContainerStatus) {
 			cs.LastTerminationState = cs.State
 			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
@@ -193,10 +196,14 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	p := c.p
 	ctx := context.Background()
 	name := c.spec.Name
+	containerID := p.rt.Name + "://" + c.id
 	terminate := func(code int, reason, msg string, started time.Time) {
+		if reason == reasonStartError {
+			p.state.events.record(time.Now(), corev1.EventTypeWarning, eventFailed, fieldPath(c), "Error: %s", msg)
+		}
 		p.state.update(name, func(cs *corev1.ContainerStatus) {
 			t := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: msg,
-				FinishedAt: metav1.Now(), ContainerID: "podbox://" + c.id}
+				FinishedAt: metav1.Now(), ContainerID: containerID}
 			if !started.IsZero() {
 				t.StartedAt = metav1.NewTime(started)
 			}
@@ -236,6 +243,7 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		return 128, reasonStartError, fmt.Errorf("creating: %w", err)
 	}
 	exited := p.reaper.register(pid)
+	p.state.events.record(time.Now(), corev1.EventTypeNormal, eventCreated, fieldPath(c), "Created container %s", name)
 	c.mu.Lock()
 	c.created, c.pid = true, pid
 	c.mu.Unlock()
@@ -258,10 +266,14 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		return 128, reasonStartError, fmt.Errorf("starting: %w", err)
 	}
 	began := time.Now()
+	p.state.events.record(began, corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", name)
 	p.state.update(name, func(cs *corev1.ContainerStatus) {
 		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(began)}}
-		cs.ContainerID = "podbox://" + c.id
-		cs.ImageID = p.w.Images[name].ID
+		cs.ContainerID = containerID
+		cs.ImageID = p.w.Images[name].Ref
+		if cs.ImageID == "" {
+			cs.ImageID = "sha256:" + p.w.Images[name].ID
+		}
 	})
 	if onStart != nil {
 		onStart()
@@ -276,6 +288,8 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	reason = reasonCompleted
 	if code != 0 {
 		reason = reasonError
+	} else if !p.stopping() {
+		p.state.events.record(time.Now(), corev1.EventTypeNormal, eventCompleted, fieldPath(c), "Container %s completed", name)
 	}
 	terminate(code, reason, "", began)
 	return code, reason, nil
@@ -356,6 +370,14 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}) {
 		}
 	}
 	logrus.Infof("[podbox:pod] stopping: SIGTERM, SIGKILL after %s", grace)
+	for _, c := range p.ctrs {
+		c.mu.Lock()
+		created := c.created
+		c.mu.Unlock()
+		if which(c) && created {
+			p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s", c.spec.Name)
+		}
+	}
 	signalAll(syscall.SIGTERM)
 	select {
 	case <-done:

@@ -30,6 +30,7 @@ type UpOptions struct {
 	Runtime      string             // OCI runtime name or path; "": the first that works
 	Store        image.StoreOptions // the image store
 	LogLevel     string             // passed to the pod's process
+	PortDriver   string             // builtin or slirp4netns for every pod; "": per pod (ports.go)
 	Out          io.Writer          // pod names (-d) or the containers' output
 	Err          io.Writer          // warnings and pull progress
 }
@@ -78,6 +79,12 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	if _, err := slirp.Find(); err != nil {
 		return 125, err
 	}
+	// Ports before the pull: a port in use fails at once, nothing started.
+	ports, err := bindPorts(f.Pods, o.PortDriver)
+	if err != nil {
+		return 125, err
+	}
+	defer closePorts(ports)
 	images, err := ensureImages(ctx, f.Pods, o)
 	if ctx.Err() != nil {
 		return 130, fmt.Errorf("interrupted while pulling; nothing was started")
@@ -87,7 +94,7 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	}
 	var started []*podHandle
 	for _, pod := range f.Pods {
-		h, err := startPod(pod, images, o)
+		h, err := startPod(pod, images, ports[pod.Name], o)
 		if err != nil {
 			for _, h := range started {
 				h.stopAndWait()
@@ -123,11 +130,11 @@ func ensureImages(ctx context.Context, pods []*corev1.Pod, o UpOptions) (map[str
 			key := c.Image + "\x00" + string(c.ImagePullPolicy)
 			info, ok := seen[key]
 			if !ok {
-				img, err := store.Ensure(ctx, c.Image, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy})
+				var err error
+				info, err = ensureImage(ctx, store, c, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy})
 				if err != nil {
 					return nil, fmt.Errorf("pulling image %q for container %q: %w", c.Image, c.Name, err)
 				}
-				info = imageInfo{ID: img.ID, Config: img.Config}
 				seen[key] = info
 			}
 			out[pod.Name][c.Name] = info
@@ -150,7 +157,7 @@ type podHandle struct {
 // startPod clones the pod's PID 1 into new namespaces, connects it with
 // slirp4netns, hands it the work, and waits until its containers have
 // started.
-func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptions) (*podHandle, error) {
+func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
 	dirs := PodDirs(pod.Name)
 	if err := os.MkdirAll(podsRunDir(), 0o700); err != nil {
 		return nil, err
@@ -205,6 +212,9 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptio
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{workR, evW, exitW}
+	// The hostPort sockets come last: their fds count from here.
+	portFiles, portFDs := ports.files(3 + len(cmd.ExtraFiles))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, portFiles...)
 	// Its own session: a Ctrl-C on the terminal reaches `up`, which stops
 	// the pod in order, not the pod directly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -216,6 +226,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptio
 		evR.Close()
 		return nil, fmt.Errorf("starting the pod's process: %w", err)
 	}
+	ports.close() // the pod holds them now
 	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, cmd: cmd, toPod: json.NewEncoder(workW),
 		events: make(chan childMsg, 8), exited: make(chan struct{})}
 	go func() {
@@ -244,7 +255,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptio
 		return fail(err)
 	}
 	w := work{Pod: pod, Images: images[pod.Name], Dirs: dirs, Runtime: o.Runtime, Store: o.Store,
-		Foreground: !o.Detach, LogLevel: o.LogLevel}
+		Foreground: !o.Detach, LogLevel: o.LogLevel, Ports: portFDs}
 	if err := h.toPod.Encode(w); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}
@@ -253,6 +264,8 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, o UpOptio
 		ExitFD:            exitR,
 		AllowHostLoopback: pod.Annotations[slirp.AnnotationAllowHostLoopback] == "true",
 		LogPath:           dirs.slirpLog(),
+		APISocket:         ports.slirpAPISocket(dirs),
+		Ports:             ports.slirpSpecs(),
 	})
 	if err != nil {
 		_ = h.toPod.Encode(parentMsg{Error: err.Error()})

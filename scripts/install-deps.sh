@@ -11,12 +11,12 @@ set -euo pipefail
 #   podbox at run time: slirp4netns uidmap runc crun fuse-overlayfs
 #   test registry and images: docker-registry busybox-static skopeo
 #   registry with auth: apache2-utils (htpasswd)
-#   the test suite and scripts/: bats curl jq iproute2 procps util-linux
+#   the test suite and scripts/: bats curl jq iproute2 procps util-linux python3 tmux
 #   make lint: shellcheck; the build: make git ca-certificates
 PACKAGES=(
     slirp4netns uidmap runc crun fuse-overlayfs
     docker-registry busybox-static skopeo apache2-utils
-    bats curl jq iproute2 procps util-linux
+    bats curl jq iproute2 procps util-linux python3 tmux
     shellcheck
     make git ca-certificates
 )

@@ -14,6 +14,45 @@
 //   - slirp4netns lives exactly as long as the pod: it gets the read end of a
 //     pipe as --exit-fd whose write end only the pod's PID 1 holds, so it exits
 //     when the pod does, however the pod dies.
+//
+// hostPorts (ports.go). Every containerPort with a hostPort is forwarded,
+// TCP or UDP, bound to the port's hostIP, else to 127.0.0.1 only: a
+// developer's pod is not published to the network unless the manifest asks.
+// Ports are rootlesskit port.Specs, checked with its portutil. Two drivers:
+//
+//   - builtin (the default), modelled on rootlesskit's builtin driver but
+//     with no process left on the host side. A socket keeps the network
+//     namespace it was made in, so the `up` process, which runs in the
+//     host's network namespace, binds every hostPort (Bind: a TCP listener
+//     or a UDP socket) before the pod is cloned, and hands the sockets to
+//     the pod's PID 1 as extra files. PID 1, inside the pod's network
+//     namespace, accepts on them and dials 127.0.0.1:containerPort in its
+//     own (Forward), copying both ways (io.Copy between two *net.TCPConn
+//     splices) and passing each half-close on with CloseWrite. UDP: one
+//     pod-side socket per client address, closed after 90 s idle, replies
+//     written back with WriteTo. A pod thus stays at PID 1 + slirp4netns.
+//     The server sees its clients as 127.0.0.1 (rootlesskit's builtin
+//     driver has the same limit). rootlesskit's own builtin parent driver
+//     is not used: its listeners live in a parent process that must stay
+//     in the host's network namespace for the pod's whole life and talk to
+//     a child half over a socket, a third long-lived process per pod (what
+//     Podman's rootlessport is); here the pod's PID 1 already exists and
+//     can serve host sockets itself.
+//   - slirp4netns (annotation podbox.io/port-driver: slirp4netns, or
+//     `podbox up --port-driver slirp4netns` for every pod of the run):
+//     slirp4netns runs with --api-socket and forwards each port itself
+//     (add_hostfwd, through rootlesskit's slirp4netns port driver) to
+//     10.0.2.100. Slower (every byte goes through slirp's user-mode TCP),
+//     but the server sees the client's address (10.0.2.2 for a client on
+//     the host's loopback) instead of 127.0.0.1.
+//
+// Either way a port that cannot be bound fails `up` before anything starts
+// and nothing stays bound: in use ("hostPort 8001: 127.0.0.1:8001 is in use
+// by another process"), below net.ipv4.ip_unprivileged_port_start (the
+// error names the sysctl and the command to lower it: the user namespace
+// does not own the host's network namespace, so CAP_NET_BIND_SERVICE in it
+// does not help), or a hostIP that is not the host's. The ports are free
+// again once the pod's PID 1 (builtin) or slirp4netns exits.
 package slirp
 
 import (
@@ -25,6 +64,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 )
 
 // AnnotationAllowHostLoopback lets a pod reach the host's 127.0.0.1 as 10.0.2.2.
@@ -63,6 +104,12 @@ type Options struct {
 	ExitFD            *os.File // required: slirp4netns exits when this pipe's write end closes
 	AllowHostLoopback bool     // the host's 127.0.0.1 reachable as 10.0.2.2
 	LogPath           string   // "": slirp4netns's output is discarded
+	// APISocket is where slirp4netns serves its API; "": no API. Required
+	// with Ports.
+	APISocket string
+	// Ports are forwarded by slirp4netns itself (the slirp4netns port
+	// driver) once it is ready; nil: none.
+	Ports []port.Spec
 }
 
 // Network is a running slirp4netns.
@@ -152,6 +199,13 @@ func Start(o Options) (*Network, error) {
 		}
 		return nil, err
 	}
+	if len(o.Ports) > 0 {
+		if err := addHostFwd(o.APISocket, o.Ports); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, err
+		}
+	}
 	return &Network{Cmd: cmd}, nil
 }
 
@@ -162,6 +216,9 @@ func args(o Options) []string {
 		"--ready-fd=3", "--exit-fd=4"}
 	if !o.AllowHostLoopback {
 		a = append(a, "--disable-host-loopback")
+	}
+	if o.APISocket != "" {
+		a = append(a, "--api-socket="+o.APISocket)
 	}
 	return append(a, strconv.Itoa(o.PID), "tap0")
 }

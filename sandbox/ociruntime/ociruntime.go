@@ -326,3 +326,77 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// ExecOptions say how to run a process in a running container.
+type ExecOptions struct {
+	ProcessFile   string   // required: the process's spec (process.json), args and terminal included
+	PidFile       string   // required: where the runtime writes the process's pid
+	ConsoleSocket string   // with a terminal: the unix socket the runtime sends the pty master to
+	Stdin         *os.File // without a terminal, the process's own stdio; nil: /dev/null
+	Stdout        *os.File
+	Stderr        *os.File
+	Log           string // "": none; the runtime's JSON log, for its own errors
+}
+
+// Exec starts a process in container id (`exec --detach --process`) and
+// returns its pid as seen from where the runtime runs. The runtime exits
+// once the process runs (as with Create, no runtime process stays), so
+// the process becomes the caller's to reap: the pod's PID 1 is the init
+// of the runtime's PID namespace, the kernel gives it the orphan. runc
+// takes a console socket only when it detaches, too. Without a terminal,
+// the process's stdio are o's files themselves, not copies.
+func (r *Runtime) Exec(ctx context.Context, id string, o ExecOptions) (int, error) {
+	args := []string{"exec", "--detach", "--process", o.ProcessFile, "--pid-file", o.PidFile}
+	if o.ConsoleSocket != "" {
+		args = append(args, "--console-socket", o.ConsoleSocket)
+	}
+	_ = os.Remove(o.PidFile)
+	cmd := r.command(ctx, o.Log, append(args, id)...)
+	// Assign only non-nil files: a typed nil *os.File in an io.Reader
+	// would not be nil to exec.
+	if o.Stdin != nil {
+		cmd.Stdin = o.Stdin
+	}
+	if o.Stdout != nil {
+		cmd.Stdout = o.Stdout
+	}
+	if o.Stderr != nil {
+		cmd.Stderr = o.Stderr
+	}
+	if err := r.run(cmd); err != nil {
+		if msg := LogError(o.Log); msg != "" {
+			return 0, fmt.Errorf("%s exec %s: %s", r.Name, id, msg)
+		}
+		return 0, r.failure("exec "+id, err, "")
+	}
+	data, err := os.ReadFile(o.PidFile)
+	if err != nil {
+		return 0, fmt.Errorf("%s exec %s: reading pid file: %w", r.Name, id, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("%s exec %s: bad pid file %q", r.Name, id, data)
+	}
+	return pid, nil
+}
+
+// LogError returns the error messages of a runtime's JSON log file, ""
+// when it has none: what the runtime itself reported, as opposed to the
+// exit code of the process it ran.
+func LogError(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var msgs []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		var e struct{ Level, Msg string }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && (e.Level == "error" || e.Level == "fatal") && e.Msg != "" {
+			msgs = append(msgs, e.Msg)
+		}
+	}
+	return strings.Join(msgs, ": ")
+}

@@ -38,6 +38,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path"
@@ -68,6 +69,10 @@ const (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "udpecho" {
+		udpEcho(os.Args[1:]) // this binary, inside the udpecho image
+		return
+	}
 	registry := flag.String("registry", "", "registry `HOST:PORT` to push to over plain HTTP (empty: no push)")
 	out := flag.String("out", "", "`DIR` to write the archives and images.json to (empty: none)")
 	busybox := flag.String("busybox", "/usr/bin/busybox", "static busybox binary to put in the images")
@@ -188,6 +193,21 @@ func newBuilder(busyboxPath string) (*builder, error) {
 	return &builder{busybox: bin, applets: applets, files: map[string]string{}}, nil
 }
 
+// dynamic reports whether the ELF file p asks for a program interpreter.
+func dynamic(p string) bool {
+	f, err := elf.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
+}
+
 // checkStatic refuses a dynamically linked busybox: it would not run in an
 // image that has no libc.
 func checkStatic(p string) error {
@@ -234,6 +254,23 @@ func (b *builder) images() ([]testImage, error) {
 		return nil, fmt.Errorf("building layers: %w", err)
 	}
 	list = append(list, testImage{"layers:1", layers})
+
+	// busybox has no UDP server: the udpecho image carries this very
+	// program (static), which serves UDP echo when called as udpecho.
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("reading this program for udpecho: %w", err)
+	}
+	if dynamic("/proc/self/exe") {
+		return nil, errors.New("testimages is dynamically linked and cannot serve as udpecho: build it with CGO_ENABLED=0 (make build does)")
+	}
+	udp, err := appendLayer(base, false, "ADD udpecho /bin/udpecho", []entry{
+		file("bin/udpecho", 0o755, self),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building udpecho: %w", err)
+	}
+	list = append(list, testImage{"udpecho:1", udp})
 
 	arm, err := armImage()
 	if err != nil {
@@ -616,4 +653,30 @@ func writeDockerArchive(img v1.Image, dest string) error {
 		return err
 	}
 	return os.WriteFile(dest, buf.Bytes(), 0o644)
+}
+
+// udpEcho answers every datagram on port args[0] with "echo:" and the
+// datagram, for the UDP hostPort tests.
+func udpEcho(args []string) {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: udpecho PORT")
+		os.Exit(2)
+	}
+	conn, err := net.ListenPacket("udp", ":"+args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "udpecho:", err)
+		os.Exit(1)
+	}
+	fmt.Println("listening on udp port", args[0])
+	buf := make([]byte, 65535)
+	for {
+		n, addr, err := conn.ReadFrom(buf)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "udpecho:", err)
+			os.Exit(1)
+		}
+		if _, err := conn.WriteTo(append([]byte("echo:"), buf[:n]...), addr); err != nil {
+			fmt.Fprintln(os.Stderr, "udpecho:", err)
+		}
+	}
 }

@@ -1,0 +1,191 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// GetOptions say which pods to print and how.
+type GetOptions struct {
+	Name   string    // "": every pod
+	Output string    // "" (a table), wide, yaml, json or name
+	Out    io.Writer // required
+	Err    io.Writer // nil: no "No resources found"
+}
+
+// Get prints pods as `kubectl get pod` does: a table, or v1.Pods in YAML or
+// JSON that Kubernetes tools read (a v1 List when no name is given).
+func Get(ctx context.Context, o GetOptions) error {
+	switch o.Output {
+	case "", "wide", "yaml", "json", "name":
+	default:
+		return fmt.Errorf("-o: %q is not one of yaml, json, wide, name", o.Output)
+	}
+	var pods []*corev1.Pod
+	if o.Name != "" {
+		p, _, err := loadPod(ctx, o.Name, false)
+		if err != nil {
+			return err
+		}
+		pods = append(pods, p)
+	} else {
+		for _, n := range podNames() {
+			if p, _, err := loadPod(ctx, n, false); err == nil {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) == 0 && o.Err != nil && (o.Output == "" || o.Output == "wide") {
+			fmt.Fprintln(o.Err, "No resources found")
+			return nil
+		}
+	}
+	return renderPods(o.Out, pods, o.Output, o.Name != "")
+}
+
+// loadPod returns pod name as its PID 1 serves it (with its events if
+// events), else as it was last saved (status.json) with the phase Unknown
+// unless it had finished, else the manifest it was started with. A pod
+// whose process is gone has the reason Gone.
+func loadPod(ctx context.Context, name string, events bool) (*corev1.Pod, []corev1.Event, error) {
+	dirs := PodDirs(name)
+	st := probePod(name)
+	if !st.exists {
+		return nil, nil, fmt.Errorf("pod %q: %w", name, ErrPodNotFound)
+	}
+	if st.pod != nil {
+		p := st.pod
+		var evs []corev1.Event
+		if events {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			evs, _ = newCtlClient(dirs.ctlSock()).events(cctx)
+		}
+		p.APIVersion, p.Kind = "v1", "Pod"
+		return p, evs, nil
+	}
+	var saved savedPod
+	if b, err := os.ReadFile(statusFile(dirs.ctlSock())); err == nil && json.Unmarshal(b, &saved) == nil && saved.Pod != nil {
+		p := saved.Pod
+		if !st.alive {
+			markGone(p)
+		}
+		p.APIVersion, p.Kind = "v1", "Pod"
+		return p, saved.Events, nil
+	}
+	p := st.spec
+	if p == nil {
+		p = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	p = p.DeepCopy()
+	p.APIVersion, p.Kind = "v1", "Pod"
+	p.Status = corev1.PodStatus{Phase: corev1.PodUnknown}
+	if st.alive {
+		p.Status.Reason, p.Status.Message = "Starting", "the pod's control socket does not answer yet"
+	} else {
+		markGone(p)
+	}
+	return p, nil, nil
+}
+
+// markGone marks a pod whose process died: what ran is gone with it.
+func markGone(p *corev1.Pod) {
+	if !podFinished(p.Status.Phase) {
+		p.Status.Phase = corev1.PodUnknown
+	}
+	// Nothing of it runs, so nothing is ready.
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			list[i].Ready = false
+			list[i].Started = ptr(false)
+		}
+	}
+	for i, c := range p.Status.Conditions {
+		if (c.Type == corev1.PodReady || c.Type == corev1.ContainersReady) && c.Status == corev1.ConditionTrue {
+			p.Status.Conditions[i].Status = corev1.ConditionFalse
+			p.Status.Conditions[i].Reason = "PodGone"
+		}
+	}
+	p.Status.Reason = "Gone"
+	p.Status.Message = "the pod's process is gone; podbox down " + p.Name + " removes what is left"
+}
+
+// renderPods writes pods in format output; single prints one object
+// rather than a List for yaml and json.
+func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) error {
+	for _, p := range pods {
+		p.APIVersion, p.Kind = "v1", "Pod"
+	}
+	var obj any
+	if single && len(pods) == 1 {
+		obj = pods[0]
+	} else {
+		list := &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}, Items: []corev1.Pod{}}
+		for _, p := range pods {
+			list.Items = append(list.Items, *p)
+		}
+		obj = list
+	}
+	switch output {
+	case "yaml":
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "    ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(obj)
+	case "name":
+		for _, p := range pods {
+			fmt.Fprintf(w, "pod/%s\n", p.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
+	if output == "wide" {
+		head += "\tIP\tNODE"
+	}
+	fmt.Fprintln(tw, head)
+	for _, p := range pods {
+		ready, restarts := 0, int32(0)
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Ready {
+				ready++
+			}
+			restarts += cs.RestartCount
+		}
+		for _, cs := range p.Status.InitContainerStatuses {
+			restarts += cs.RestartCount
+		}
+		since := p.Status.StartTime
+		if since == nil && !p.CreationTimestamp.IsZero() {
+			since = &p.CreationTimestamp
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, len(p.Spec.Containers), podStatusWord(p), restarts, orNone(age(since)))
+		if output == "wide" {
+			fmt.Fprintf(tw, "\t%s\t%s", orNone(p.Status.PodIP), orNone(p.Spec.NodeName))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// crashLoopPod is a pod's status as PID 1 keeps it: an init container
+// done, an app container waiting to restart after exit code 2.
+func crashLoopPod(t *testing.T) *corev1.Pod {
+	t.Helper()
+	p := testPod(corev1.RestartPolicyAlways, 1, 1)
+	p.Namespace = "default"
+	p.Spec.Containers[0].Image = "127.0.0.1:5000/busybox:latest"
+	p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080, HostPort: 8001, Protocol: corev1.ProtocolTCP}}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/work", ReadOnly: true}}
+	p.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	s := newPodState(p)
+	s.update("inita", exited(0))
+	s.setFinal("inita")
+	s.update("appa", func(cs *corev1.ContainerStatus) {
+		cs.ContainerID = "runc://p-appa"
+		cs.ImageID = "127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64)
+		cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: 2, Reason: reasonError, StartedAt: metav1.Now(), FinishedAt: metav1.Now(), ContainerID: "runc://p-appa"}}
+		cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reasonCrashLoopBackOff}}
+		cs.RestartCount = 3
+	})
+	return s.snapshot()
+}
+
+func TestRenderPodsParsesBack(t *testing.T) {
+	pod := crashLoopPod(t)
+	for _, tc := range []struct {
+		name   string
+		output string
+		parse  func([]byte, any) error
+	}{
+		{"yaml", "yaml", func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }},
+		{"json", "json", func(b []byte, v any) error {
+			d := json.NewDecoder(bytes.NewReader(b))
+			d.DisallowUnknownFields()
+			return d.Decode(v)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := renderPods(&out, []*corev1.Pod{pod.DeepCopy()}, tc.output, true); err != nil {
+				t.Fatal(err)
+			}
+			var got corev1.Pod
+			if err := tc.parse(out.Bytes(), &got); err != nil {
+				t.Fatalf("%s does not parse back as a v1.Pod: %v\n%s", tc.output, err, out.String())
+			}
+			if got.APIVersion != "v1" || got.Kind != "Pod" {
+				t.Errorf("apiVersion/kind: %q/%q", got.APIVersion, got.Kind)
+			}
+			if got.UID == "" || got.CreationTimestamp.IsZero() || got.Spec.NodeName == "" {
+				t.Errorf("metadata.uid %q, creationTimestamp %v, spec.nodeName %q: want them set", got.UID, got.CreationTimestamp, got.Spec.NodeName)
+			}
+			st := got.Status
+			if st.Phase != corev1.PodRunning || st.PodIP != "10.0.2.100" || len(st.PodIPs) != 1 || st.HostIP != "127.0.0.1" || st.StartTime == nil {
+				t.Errorf("status: phase %q podIP %q podIPs %v hostIP %q startTime %v", st.Phase, st.PodIP, st.PodIPs, st.HostIP, st.StartTime)
+			}
+			var conds []string
+			for _, c := range st.Conditions {
+				if c.LastTransitionTime.IsZero() {
+					t.Errorf("condition %s has no lastTransitionTime", c.Type)
+				}
+				conds = append(conds, string(c.Type)+"="+string(c.Status))
+			}
+			if want := "PodScheduled=True,Initialized=True,ContainersReady=False,Ready=False"; strings.Join(conds, ",") != want {
+				t.Errorf("conditions %s, want %s", strings.Join(conds, ","), want)
+			}
+			if len(st.ContainerStatuses) != 1 || len(st.InitContainerStatuses) != 1 {
+				t.Fatalf("statuses: %d app, %d init", len(st.ContainerStatuses), len(st.InitContainerStatuses))
+			}
+			cs := st.ContainerStatuses[0]
+			if cs.RestartCount != 3 || cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 2 || cs.ContainerID != "runc://p-appa" {
+				t.Errorf("container status: %+v", cs)
+			}
+		})
+	}
+}
+
+func TestRenderPodsTable(t *testing.T) {
+	pod := crashLoopPod(t)
+	for _, tc := range []struct {
+		output string
+		want   []string
+	}{
+		{"", []string{"NAME   READY   STATUS             RESTARTS   AGE", "p      0/1     CrashLoopBackOff   3          0s"}},
+		{"wide", []string{"IP           NODE", "10.0.2.100   " + pod.Spec.NodeName}},
+		{"name", []string{"pod/p\n"}},
+	} {
+		t.Run("output="+tc.output, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := renderPods(&out, []*corev1.Pod{pod.DeepCopy()}, tc.output, true); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("missing %q in\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestRenderPodsList(t *testing.T) {
+	var out bytes.Buffer
+	if err := renderPods(&out, []*corev1.Pod{crashLoopPod(t), crashLoopPod(t)}, "yaml", false); err != nil {
+		t.Fatal(err)
+	}
+	var list corev1.PodList
+	if err := yaml.UnmarshalStrict(out.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	if list.Kind != "List" || len(list.Items) != 2 || list.Items[1].Kind != "Pod" {
+		t.Errorf("list: kind %q, %d items", list.Kind, len(list.Items))
+	}
+}
+
+func TestEventsAggregate(t *testing.T) {
+	p := testPod(corev1.RestartPolicyAlways, 0, 1)
+	l := newEventLog(p)
+	c := &container{spec: &p.Spec.Containers[0]}
+	t0 := time.Now().Add(-time.Minute)
+	l.record(t0, corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", "appa")
+	for i := 0; i < 3; i++ {
+		l.record(t0.Add(time.Duration(i)*10*time.Second), corev1.EventTypeWarning, eventBackOff, fieldPath(c), "Back-off restarting failed container appa")
+	}
+	l.record(t0.Add(25*time.Second), corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", "appa")
+	evs := l.list()
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2: %+v", len(evs), evs)
+	}
+	b := evs[0]
+	if b.Reason != eventBackOff || b.Count != 3 || !b.FirstTimestamp.Time.Equal(t0) || !b.LastTimestamp.Time.Equal(t0.Add(20*time.Second)) {
+		t.Errorf("backoff event: %+v", b)
+	}
+	if b.InvolvedObject.FieldPath != "spec.containers{appa}" || b.InvolvedObject.Kind != "Pod" {
+		t.Errorf("involved object: %+v", b.InvolvedObject)
+	}
+	if evs[1].Reason != eventStarted || evs[1].Count != 2 {
+		t.Errorf("started event: %+v", evs[1])
+	}
+	for i := 0; i < maxEvents+10; i++ {
+		l.record(time.Now(), corev1.EventTypeNormal, eventCreated, "", "event %d", i)
+	}
+	if n := len(l.list()); n != maxEvents {
+		t.Errorf("%d events kept, want %d", n, maxEvents)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	pod := crashLoopPod(t)
+	now := time.Now()
+	evs := []corev1.Event{{
+		Type: corev1.EventTypeWarning, Reason: eventBackOff, Message: "Back-off restarting failed container appa in pod p",
+		Count: 4, FirstTimestamp: metav1.NewTime(now.Add(-40 * time.Second)), LastTimestamp: metav1.NewTime(now.Add(-3 * time.Second)),
+		Source: corev1.EventSource{Component: eventSource},
+	}}
+	var out bytes.Buffer
+	describePod(&out, pod, evs, now)
+	for _, re := range []string{
+		`(?m)^Name: +p$`,
+		`(?m)^IP: +10\.0\.2\.100$`,
+		`(?m)^    Image ID: +127\.0\.0\.1:5000/busybox@sha256:a{64}$`,
+		`(?m)^    Port: +8080/TCP\n    Host Port: +8001/TCP$`,
+		`(?m)^    State: +Waiting\n      Reason: +CrashLoopBackOff$`,
+		`(?m)^    Last State: +Terminated\n      Reason: +Error\n      Exit Code: +2$`,
+		`(?m)^    Restart Count: +3$`,
+		`(?m)^      /work from work \(ro\)$`,
+		`(?m)^  Ready +False$`,
+		`(?m)^    Type: +EmptyDir`,
+		`(?m)^  Warning  BackOff  3s \(x4 over 40s\)  podbox  Back-off restarting failed container appa in pod p$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("no match for %q in\n%s", re, out.String())
+		}
+	}
+}

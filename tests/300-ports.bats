@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# 300-ports: hostPort forwarding: the builtin driver (the pod's PID 1 serves
+# sockets bound on the host) and the slirp4netns driver, TCP and UDP,
+# 127.0.0.1 only, errors before anything starts. Traffic only to 127.0.0.1.
+
+load helpers
+
+# render MANIFEST POD PORT [DRIVER] [PORT2]: the test manifest with its
+# placeholders filled, written to the test's tmpdir; prints its path.
+render() {
+    local src=$MANIFESTS/$1 pod=$2 port=$3 driver=${4:-} port2=${5:-0}
+    local out=$BATS_TEST_TMPDIR/$pod-$1
+    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
+        -e "s|@PORT@|$port|g" -e "s|@PORT2@|$port2|g" -e "s|@DRIVER@|$driver|g" "$src" >"$out"
+    echo "$out"
+}
+
+pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
+pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
+
+# assert_pod_gone POD: no directory, no process, no `ps` line of the pod.
+assert_pod_gone() {
+    local pod=$1
+    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left"
+    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
+    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
+    assert "$output" == "" "process of pod $pod left"
+    run_podbox ps -a
+    assert "$output" !~ "$pod" "pod $pod listed"
+}
+
+# free_port [tcp|udp]: a port nobody has bound on this host.
+free_port() {
+    local proto=${1:-tcp} port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 20000))
+        if ! ss -Htuan "sport = :$port" | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free $proto port"
+}
+
+# listeners PROTO PORT: the local addresses bound to PORT (ss), one a line.
+listeners() {
+    local flag=-Htln
+    [[ $1 == udp ]] && flag=-Huln
+    ss "$flag" "sport = :$2" | awk '{ print $4 }'
+}
+
+# port_free PROTO PORT: nothing is bound to PORT.
+port_free() { [[ -z $(listeners "$1" "$2") ]]; }
+
+# war_sha: the sha256 of sample:v2's /sample.war, as the builder recorded it.
+war_sha() { jq -er '.files["sample.war"]' "$PODBOX_TEST_ARCHIVES/images.json"; }
+
+# fetch PORT: GET /sample.war through the hostPort, to a file; prints its sha256.
+fetch() {
+    curl -sf --max-time 5 -o "$BATS_TEST_TMPDIR/got.war" "http://127.0.0.1:$1/sample.war" &&
+        sha256sum "$BATS_TEST_TMPDIR/got.war" | awk '{ print $1 }'
+}
+
+# udp_echo PORT WORD: one datagram to 127.0.0.1:PORT; prints the reply.
+udp_echo() {
+    python3 - "$1" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(sys.argv[2].encode(), ("127.0.0.1", int(sys.argv[1])))
+print(s.recv(65535).decode())
+EOF
+}
+
+@test "ports: the WAR example is served on 127.0.0.1:hostPort only; the port is free after down" {
+    local pod port
+    pod=$(safename)
+    port=$(free_port)
+    run_podbox up -d -f "$(render war.yaml "$pod" "$port")"
+    assert "$output" =~ "$pod" "up -d prints the pod name"
+    # -d returns once the containers started; httpd may not listen yet.
+    wait_for 20 fetch "$port"
+    run fetch "$port"
+    assert "$output" == "$(war_sha)" "the bytes of the image's /sample.war"
+    assert "$(listeners tcp "$port")" == "127.0.0.1:$port" "bound to 127.0.0.1 only"
+
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+    assert "$(listeners tcp "$port")" == "" "port $port free after down"
+    # Free for real: another server can listen on it (SO_REUSEADDR, as
+    # servers do: the forwarded connection may linger in TIME_WAIT).
+    python3 -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $port)); s.listen()"
+}
+
+@test "ports: a UDP hostPort round-trips a datagram" {
+    local pod port
+    pod=$(safename)
+    port=$(free_port udp)
+    run_podbox up -d -f "$(render udp.yaml "$pod" "$port")"
+    wait_for --log "$(pod_datadir "$pod")/logs/echo.log" 20 udp_echo "$port" ping
+    run udp_echo "$port" "hello podbox"
+    assert "$output" == "echo:hello podbox"
+    assert "$(listeners udp "$port")" == "127.0.0.1:$port" "bound to 127.0.0.1 only"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+    assert "$(listeners udp "$port")" == "" "port $port free after down"
+}
+
+@test "ports: a hostPort in use is a one-line error before anything starts; nothing is left bound" {
+    local pod port taken
+    pod=$(safename)
+    port=$(free_port)
+    taken=$(free_port)
+    # Another process holds 127.0.0.1:$taken.
+    python3 -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', $taken)); s.listen(); time.sleep(60)" 3>&- &
+    defer_teardown kill "$!"
+    wait_for 10 bash -c "ss -Htln 'sport = :$taken' | grep -q ."
+
+    run_podbox 125 up -d -f "$(render twoports.yaml "$pod" "$port" "" "$taken")"
+    assert "$output" == "podbox: pod \"$pod\": hostPort $taken: 127.0.0.1:$taken is in use by another process"
+    assert_pod_gone "$pod"
+    assert "$(listeners tcp "$port")" == "" "the other hostPort was released"
+}
+
+@test "ports: two pods asking for one hostPort: the second fails, the first keeps serving" {
+    local pod1 pod2 port
+    pod1=$(safename)
+    pod2=$(safename)
+    port=$(free_port)
+    run_podbox up -d -f "$(render war.yaml "$pod1" "$port")"
+    wait_for 20 fetch "$port"
+    run_podbox 125 up -d -f "$(render war.yaml "$pod2" "$port")"
+    assert "$output" == "podbox: pod \"$pod2\": hostPort $port: 127.0.0.1:$port is in use by another process"
+    assert_pod_gone "$pod2"
+    run fetch "$port"
+    assert "$output" == "$(war_sha)" "the first pod still serves"
+    run_podbox down "$pod1"
+    assert_pod_gone "$pod1"
+}
+
+@test "ports: a hostPort below ip_unprivileged_port_start names the sysctl" {
+    local start pod
+    start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+    ((start > 80)) || skip "this host lets users bind port 80 (ip_unprivileged_port_start=$start)"
+    pod=$(safename)
+    run_podbox 125 up -d -f "$(render war.yaml "$pod" 80)"
+    assert "${lines[0]}" =~ "hostPort 80: binding 127.0.0.1:80: permission denied: .*net.ipv4.ip_unprivileged_port_start=$start"
+    assert "${lines[1]}" == "hint: let users bind ports from 80 up: sudo sysctl net.ipv4.ip_unprivileged_port_start=80 (and persist it in /etc/sysctl.d/)"
+    assert_pod_gone "$pod"
+}
+
+@test "ports: the slirp4netns driver serves the WAR and keeps the client's source address" {
+    local pod port
+    pod=$(safename)
+    port=$(free_port)
+    run_podbox up -d -f "$(render war.yaml "$pod" "$port" slirp4netns)"
+    wait_for 20 fetch "$port"
+    run fetch "$port"
+    assert "$output" == "$(war_sha)" "the bytes of the image's /sample.war"
+    assert "$(listeners tcp "$port")" == "127.0.0.1:$port" "bound to 127.0.0.1 only"
+    # The server saw the client through slirp: not from 127.0.0.1, as the
+    # builtin driver's connections are, but from slirp's gateway.
+    run_podbox logs "$pod" -c server
+    assert "$output" =~ "10\.0\.2\.2\]?:[0-9]+: url:/sample.war" "the client's address as the server saw it"
+    assert "$output" !~ "127\.0\.0\.1\]?:[0-9]+: url:" "no request from the pod's loopback"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+    assert "$(listeners tcp "$port")" == "" "port $port free after down"
+}
+
+@test "ports: the builtin driver's server sees the pod's loopback; an unknown driver is an error" {
+    local pod port
+    pod=$(safename)
+    port=$(free_port)
+    run_podbox 125 up -d --port-driver bogus -f "$(render war.yaml "$pod" "$port")"
+    assert "$output" == "podbox: --port-driver: unknown port driver \"bogus\": use builtin or slirp4netns"
+    assert_pod_gone "$pod"
+    # --port-driver builtin overrides the pod's annotation.
+    run_podbox up -d --port-driver builtin -f "$(render war.yaml "$pod" "$port" slirp4netns)"
+    wait_for 20 fetch "$port"
+    run_podbox logs "$pod" -c server
+    assert "$output" =~ "127\.0\.0\.1\]?:[0-9]+: url:/sample.war" "the forwarder connects from the pod's 127.0.0.1"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
+
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
+@test "ports: in the foreground, the pod's process alone holds the port; Ctrl-C frees it" {
+    local pod port pid1
+    pod=$(safename)
+    port=$(free_port)
+    run_podbox_bg up -f "$(render war.yaml "$pod" "$port")"
+    wait_for --alive "$bg_pid" --log "$bg_log" 30 fetch "$port"
+    pid1=$(pgrep -u "$(id -u)" -f "podbox-pod:$pod\$")
+    # The pod's PID 1 serves the socket; `up` kept no copy of it.
+    run ss -Htlnp "sport = :$port"
+    assert "$output" =~ "127\.0\.0\.1:$port .*pid=$pid1," "the pod's PID 1 holds the listener"
+    assert "$output" !~ "pid=$bg_pid," "up holds no copy"
+    assert "$output" !~ "httpd" "no container inherited it"
+    kill -INT "$bg_pid"
+    wait_for 20 port_free tcp "$port"
+    wait_for 20 bash -c "! kill -0 $bg_pid 2>/dev/null"
+    assert_pod_gone "$pod"
+}
