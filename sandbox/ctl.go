@@ -132,36 +132,36 @@ func newCtlClient(sock string) *ctlClient {
 // errCtlDead reports a control socket nobody answers on.
 var errCtlDead = errors.New("control socket not answering")
 
-func (c *ctlClient) pod(ctx context.Context) (*corev1.Pod, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pod/pod", nil)
+// getJSON GETs path from the pod's control socket and decodes its answer
+// into v; what names the value in errors.
+func (c *ctlClient) getJSON(ctx context.Context, path, what string, v any) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pod"+path, nil)
 	resp, err := c.c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errCtlDead, err)
+		return fmt.Errorf("%w: %w", errCtlDead, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("control socket: %s", resp.Status)
+		return fmt.Errorf("control socket: %s", resp.Status)
 	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("reading the pod's %s: %w", what, err)
+	}
+	return nil
+}
+
+func (c *ctlClient) pod(ctx context.Context) (*corev1.Pod, error) {
 	var p corev1.Pod
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-		return nil, fmt.Errorf("reading the pod's status: %w", err)
+	if err := c.getJSON(ctx, "/pod", "status", &p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
 
 func (c *ctlClient) events(ctx context.Context) ([]corev1.Event, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://pod/events", nil)
-	resp, err := c.c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errCtlDead, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("control socket: %s", resp.Status)
-	}
 	var l corev1.EventList
-	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
-		return nil, fmt.Errorf("reading the pod's events: %w", err)
+	if err := c.getJSON(ctx, "/events", "events", &l); err != nil {
+		return nil, err
 	}
 	return l.Items, nil
 }

@@ -160,16 +160,7 @@ func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) err
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
-		ready, restarts := 0, int32(0)
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Ready {
-				ready++
-			}
-			restarts += cs.RestartCount
-		}
-		for _, cs := range p.Status.InitContainerStatuses {
-			restarts += cs.RestartCount
-		}
+		ready, restarts := readyRestarts(p)
 		since := p.Status.StartTime
 		if since == nil && !p.CreationTimestamp.IsZero() {
 			since = &p.CreationTimestamp

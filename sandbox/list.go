@@ -129,16 +129,7 @@ func List(ctx context.Context, o ListOptions) error {
 	}
 	fmt.Fprintln(tw, "NAME\tSTATUS\tREADY\tRESTARTS\tAGE")
 	for _, p := range pods {
-		ready, restarts := 0, int32(0)
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Ready {
-				ready++
-			}
-			restarts += cs.RestartCount
-		}
-		for _, cs := range p.Status.InitContainerStatuses {
-			restarts += cs.RestartCount
-		}
+		ready, restarts := readyRestarts(p)
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", p.Name, podStatusWord(p), ready, len(p.Spec.Containers), restarts, age(p.Status.StartTime))
 	}
 	return tw.Flush()
@@ -203,4 +194,19 @@ func age(t *metav1.Time) string {
 		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// readyRestarts counts a pod's ready app containers and the restarts of all
+// its containers, as kubectl's READY and RESTARTS columns.
+func readyRestarts(p *corev1.Pod) (ready int, restarts int32) {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Ready {
+			ready++
+		}
+		restarts += cs.RestartCount
+	}
+	for _, cs := range p.Status.InitContainerStatuses {
+		restarts += cs.RestartCount
+	}
+	return ready, restarts
 }
