@@ -29,6 +29,19 @@
 //     at load time from the ConfigMaps and Secrets of the same file (see
 //     env.go), so a pod's containers carry plain values; a missing object or
 //     key that is not optional is an error naming the field.
+//   - A manifest is bounded as the API server bounds a request (limits.go):
+//     at most 3 MiB read (a longer file or stream is refused without being
+//     read to its end), annotations at most 256 KiB per object, and YAML
+//     aliases may not expand the file past twice the size cap. The
+//     expansion is measured on the node tree, each anchored node once,
+//     before anything follows an alias, so a "billion laughs" file costs
+//     what its bytes cost; an alias that contains itself is an error too.
+//   - A key given twice in one mapping is an error naming both lines
+//     (`pod.yaml:7: spec.containers[0].image: duplicate key (first at line
+//     5)`), as the API server's strict decoding refuses it; keys brought in
+//     by a merge key (<<) may be overridden, as YAML defines.
+//   - Path "-" is standard input, as with `kubectl apply -f -`; messages
+//     name it `<stdin>`.
 package manifest
 
 import (
@@ -78,17 +91,35 @@ func (e *Error) Error() string {
 // Load reads a multi-document YAML file of Pods, ConfigMaps and Secrets,
 // checks it, and fills the defaults. The first problem found is returned as
 // an *Error; warnings about fields podbox ignores are in File.Warnings.
+// Path Stdin ("-") reads standard input, named "<stdin>" in messages.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
+	name, r := path, io.Reader(os.Stdin)
+	if path == Stdin {
+		name = stdinName
+	} else {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading manifest: %w", err)
+		}
+		defer fh.Close()
+		r = fh
 	}
-	return Parse(path, data)
+	// One byte more than the cap tells a file at the cap from a larger one,
+	// without reading an endless one (/dev/zero, a pipe) to its end.
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", name, err)
+	}
+	return Parse(name, data)
 }
 
 // Parse is Load for data already read; path names the file in messages.
 func Parse(path string, data []byte) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d MiB, the largest request the API server accepts: split it into several files", MaxFileSize>>20)}
+	}
 	f := &File{Path: path, lines: map[*corev1.Pod]map[string]int{}}
+	x := &expansion{file: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for n := 0; ; n++ {
 		var doc yaml.Node
@@ -98,6 +129,9 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		if err != nil {
 			return nil, &Error{File: path, Line: yamlErrLine(err), Msg: "invalid YAML: " + trimYAMLErr(err)}
+		}
+		if err := x.add(&doc); err != nil {
+			return nil, err
 		}
 		if err := f.addDocument(&doc); err != nil {
 			return nil, err
@@ -156,6 +190,9 @@ func (f *File) addDocument(doc *yaml.Node) error {
 	if err := json.Unmarshal(js, obj); err != nil {
 		// The walk has checked every type; this is a backstop.
 		return &Error{File: f.Path, Line: root.Line, Msg: "decoding " + kind + ": " + err.Error()}
+	}
+	if err := checkAnnotations(f.Path, w.lines, obj); err != nil {
+		return err
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:

@@ -55,6 +55,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 			return w.errf(n, path, "must be a mapping (object), got %s", describe(n))
 		}
 		fields := jsonFields(t)
+		seen := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.ShortTag() == "!!merge" {
@@ -62,6 +63,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 			}
 			name := k.Value
 			p, pat := join(path, name), join(pattern, name)
+			if err := w.once(seen, k, p); err != nil {
+				return err
+			}
 			w.lines[p] = k.Line
 			ft, ok := fields[name]
 			if !ok {
@@ -91,9 +95,13 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 		if n.Kind != yaml.MappingNode {
 			return w.errf(n, path, "must be a mapping (object), got %s", describe(n))
 		}
+		seen := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := path + "[" + k.Value + "]"
+			if err := w.once(seen, k, p); err != nil {
+				return err
+			}
 			w.lines[p] = k.Line
 			if err := w.walk(v, t.Elem(), p, pattern+"[*]"); err != nil {
 				return err
@@ -157,6 +165,16 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 			return w.errf(n, path, "must be a number, got %s", describe(n))
 		}
 	}
+	return nil
+}
+
+// once refuses a key already seen in the same mapping: the API server's
+// strict decoding does, where encoding/json would keep the last value.
+func (w *walker) once(seen map[string]int, k *yaml.Node, path string) error {
+	if first, dup := seen[k.Value]; dup {
+		return w.errf(k, path, "duplicate key (first at line %d)", first)
+	}
+	seen[k.Value] = k.Line
 	return nil
 }
 
