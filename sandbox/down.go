@@ -19,7 +19,7 @@ import (
 // DownOptions say which pods to remove.
 type DownOptions struct {
 	Names        []string           // pods by name
-	ManifestPath string             // or the pods of this manifest
+	ManifestPath string             // or the pods of this manifest ("-": standard input)
 	All          bool               // or every pod
 	Store        image.StoreOptions // the image store (leftovers of dead pods)
 	Out          io.Writer          // one line per pod removed

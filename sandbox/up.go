@@ -25,7 +25,7 @@ import (
 
 // UpOptions say which pods to run and how.
 type UpOptions struct {
-	ManifestPath string             // required: a YAML file of one or more Pods
+	ManifestPath string             // required: a YAML file of one or more Pods; "-": standard input
 	Detach       bool               // return once the containers have started
 	Runtime      string             // OCI runtime name or path; "": the first that works
 	Store        image.StoreOptions // the image store

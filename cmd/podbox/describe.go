@@ -9,7 +9,7 @@ func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
 		Usage:     "show a pod's containers, states, exit codes and events, as kubectl describe",
-		ArgsUsage: "pod NAME",
+		ArgsUsage: "[pod] NAME",
 		Action: func(c *cli.Context) error {
 			name, err := podArg(c, "describe", true)
 			if err != nil {

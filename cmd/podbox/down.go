@@ -13,7 +13,7 @@ func downCommand() *cli.Command {
 		Usage:     "stop pods and remove them, leaving nothing behind",
 		ArgsUsage: "NAME… | -f FILE | --all",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pods of the manifest `FILE`"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pods of the manifest `FILE` (- for standard input)"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every pod"},
 		},
 		Action: func(c *cli.Context) error {

@@ -12,7 +12,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "print pods as kubectl get does: a table, or v1.Pods in YAML or JSON",
-		ArgsUsage: "pod|pods [NAME]",
+		ArgsUsage: "pods | [pod] NAME",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "yaml, json, wide or name"},
 		},
@@ -31,17 +31,23 @@ func getCommand() *cli.Command {
 	}
 }
 
-// podArg reads `pod NAME`, `pods NAME`, `po NAME` or `pod/NAME`; the name
-// is optional unless required.
+// podArg reads `pod NAME`, `pods NAME`, `po NAME`, `pod/NAME` as kubectl
+// does, or just `NAME`: podbox runs only pods, so the kind may be left out
+// (`podbox describe web`); the name is optional unless required.
 func podArg(c *cli.Context, cmd string, required bool) (string, error) {
-	args := c.Args().Slice()
-	usage := fmt.Errorf("%s: usage: podbox %s pod NAME", cmd, cmd)
+	return parsePodArg(c.Args().Slice(), cmd, required)
+}
+
+func parsePodArg(args []string, cmd string, required bool) (string, error) {
+	usage := fmt.Errorf("%s: usage: podbox %s [pod] NAME", cmd, cmd)
 	if len(args) == 0 {
 		return "", usage
 	}
-	kind, name, _ := strings.Cut(args[0], "/")
-	switch kind {
-	case "pod", "pods", "po":
+	kind, name, slash := strings.Cut(args[0], "/")
+	switch {
+	case kind == "pod" || kind == "pods" || kind == "po":
+	case !slash && len(args) == 1 && !otherKinds[kind]:
+		return args[0], nil
 	default:
 		return "", fmt.Errorf("%s: %q: podbox knows only pods", cmd, kind)
 	}
@@ -55,4 +61,15 @@ func podArg(c *cli.Context, cmd string, required bool) (string, error) {
 		return "", usage
 	}
 	return name, nil
+}
+
+// otherKinds are resource kinds kubectl users type that podbox does not
+// have: `podbox get svc` says so rather than look for a pod named svc.
+var otherKinds = map[string]bool{
+	"all": true, "configmap": true, "configmaps": true, "cm": true, "cronjob": true, "cronjobs": true,
+	"daemonset": true, "daemonsets": true, "ds": true, "deployment": true, "deployments": true, "deploy": true,
+	"ingress": true, "ingresses": true, "ing": true, "job": true, "jobs": true, "namespace": true, "namespaces": true,
+	"ns": true, "node": true, "nodes": true, "no": true, "replicaset": true, "replicasets": true, "rs": true,
+	"secret": true, "secrets": true, "service": true, "services": true, "svc": true, "statefulset": true,
+	"statefulsets": true, "sts": true,
 }

@@ -9,6 +9,14 @@
 // Flags may follow positional arguments (`podbox logs web -c server -f`), as
 // kubectl and podman accept them: urfave/cli/v2 stops at the first argument,
 // so run reorders the command line first (see reorderArgs).
+//
+// A bad command line (unknown flag or command, missing value) is one line
+// on stderr with the hint to --help, exit 125, as kubectl and podman say it;
+// urfave/cli's own answer, the whole usage on stdout, is replaced in
+// usage.go. podbox runs only pods, so `describe NAME` and `get NAME` mean
+// `describe pod NAME`, besides kubectl's `pod NAME`, `pods NAME`, `pod/NAME`.
+// `-f -` reads the manifest from stdin, which the user-namespace re-exec
+// inherits.
 package main
 
 import (
@@ -60,7 +68,7 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.cod
 type hinter interface{ Hint() string }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                   "podbox",
 		Usage:                  "run Kubernetes Pods on this machine, without root",
 		Version:                version,
@@ -90,7 +98,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {
 			// run prints errors and picks the exit code.
 		},
+		OnUsageError: onUsageError,
+		Action:       unknownCommand,
 	}
+	setUsageHandlers(app.Commands)
+	return app
 }
 
 // role names this process in log lines, as rootlesskit's main.go does.

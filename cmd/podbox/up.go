@@ -12,7 +12,7 @@ func upCommand() *cli.Command {
 		Name:  "up",
 		Usage: "run the pods of a manifest; in the foreground, stream their output until they finish or Ctrl-C",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods)"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods; - for standard input)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the containers have started, printing the pod names"},
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
@@ -31,6 +31,10 @@ func upCommand() *cli.Command {
 					Out:          c.App.Writer,
 					Err:          c.App.ErrWriter,
 				})
+				if err != nil && code == exitInterrupted {
+					// Ctrl-C while pulling: say it, and exit 130 as documented.
+					return cli.Exit("up: "+err.Error(), code)
+				}
 				if err != nil {
 					return err
 				}
