@@ -35,11 +35,11 @@ func getCommand() *cli.Command {
 // does, or just `NAME`: podbox runs only pods, so the kind may be left out
 // (`podbox describe web`); the name is optional unless required.
 func podArg(c *cli.Context, cmd string, required bool) (string, error) {
-	return parsePodArg(c.Args().Slice(), cmd, required)
+	return parsePodArg(c.Args().Slice(), cmd, c.Command.ArgsUsage, required)
 }
 
-func parsePodArg(args []string, cmd string, required bool) (string, error) {
-	usage := fmt.Errorf("%s: usage: podbox %s [pod] NAME", cmd, cmd)
+func parsePodArg(args []string, cmd, argsUsage string, required bool) (string, error) {
+	usage := fmt.Errorf("%s: usage: podbox %s %s", cmd, cmd, argsUsage)
 	if len(args) == 0 {
 		return "", usage
 	}

@@ -61,7 +61,7 @@ func TestParsePodArg(t *testing.T) {
 		{"web other", true, "", `describe: "web": podbox knows only pods`},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
-			got, err := parsePodArg(strings.Fields(tc.args), "describe", tc.required)
+			got, err := parsePodArg(strings.Fields(tc.args), "describe", "[pod] NAME", tc.required)
 			gotErr := ""
 			if err != nil {
 				gotErr = err.Error()
