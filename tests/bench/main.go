@@ -6,7 +6,8 @@
 //
 // It has two roles in one binary:
 //
-//	bench [-rounds N] [-out DIR]    as root: installs the peer (Debian's podman)
+//	bench [-rounds N] [-out DIR] [-only KEYS]
+//	                                 as root: installs the peer (Debian's podman)
 //	                                 if missing, creates the test user, starts a
 //	                                 registry, pushes the test images, runs the
 //	                                 measurements as the test user, writes the
@@ -58,6 +59,7 @@ func rootMain(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	rounds := fs.Int("rounds", envInt("PODBOX_BENCH_ROUNDS", 5), "rounds of each metric (each round runs podbox and podman once)")
 	outDir := fs.String("out", "bench/results", "`DIR` for the result file DATE-HOSTNAME.md")
+	only := fs.String("only", os.Getenv("PODBOX_BENCH_ONLY"), "run only the metrics `KEY[,KEY…]` (and those whose key starts with KEY-)")
 	_ = fs.Parse(args)
 
 	if os.Getuid() != 0 {
@@ -171,7 +173,7 @@ func rootMain(args []string) int {
 	host, _ := os.Hostname()
 	logf("measuring as %s, %d rounds", testUser, *rounds)
 	cmd := exec.Command("scripts/test-user.sh", "run", filepath.Join(uw, "bin", "bench"), "measure",
-		"-work", uw, "-registry", addr, "-rounds", strconv.Itoa(*rounds), "-hostname", host)
+		"-work", uw, "-registry", addr, "-rounds", strconv.Itoa(*rounds), "-hostname", host, "-only", *only)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -184,7 +186,12 @@ func rootMain(args []string) int {
 			logf("%v", err)
 			return 1
 		}
-		dest := filepath.Join(*outDir, time.Now().UTC().Format("2006-01-02")+"-"+host+".md")
+		name := time.Now().UTC().Format("2006-01-02") + "-" + host
+		if keys := onlyKeys(*only); len(keys) > 0 {
+			// A partial run does not overwrite the day's full one.
+			name += "-only-" + strings.Join(keys, "-")
+		}
+		dest := filepath.Join(*outDir, name+".md")
 		if err := copyFile(result, dest); err != nil {
 			logf("writing %s: %v", dest, err)
 			return 1

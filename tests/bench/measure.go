@@ -50,6 +50,7 @@ type bench struct {
 	breakdown      map[string]string // tool → processes of one idle pod
 	baseline       string            // what the podbox binary holds doing no pod work
 	started        time.Time
+	only           []string // PODBOX_BENCH_ONLY: the metrics to run; empty: all
 }
 
 func measureMain(args []string) int {
@@ -63,6 +64,7 @@ func measureMain(args []string) int {
 	fs.IntVar(&b.rounds, "rounds", 5, "rounds per metric")
 	fs.IntVar(&b.mb, "mb", envInt("PODBOX_BENCH_MB", 256), "MiB per throughput sample")
 	fs.StringVar(&b.hostname, "hostname", "", "the machine's name for the report")
+	only := fs.String("only", "", "run only the metrics `KEY[,KEY…]` (and those whose key starts with KEY-)")
 	_ = fs.Parse(args)
 	if b.work == "" || b.registry == "" {
 		logf("usage: bench measure -work DIR -registry HOST:PORT [-rounds N]")
@@ -71,6 +73,7 @@ func measureMain(args []string) int {
 	if b.hostname == "" {
 		b.hostname, _ = os.Hostname()
 	}
+	b.only = onlyKeys(*only)
 	b.manifests = filepath.Join(b.work, "manifests")
 	if err := b.setup(); err != nil {
 		logf("%v", err)
@@ -169,6 +172,9 @@ func (b *bench) defineMetrics() {
 		{key: "scale-up", name: "scale: 10 pods at once, start to all containers running", unit: "ms"},
 		{key: "scale-pss", name: "scale: memory kept for those 10 pods, PSS", unit: "MiB"},
 		{key: "scale-down", name: "scale: the 10 pods down at once", unit: "ms"},
+		{key: "down-sleep", name: "down, `sleep 3600` pod (PID 1 without a SIGTERM handler, grace period 30 s)", unit: "ms"},
+		{key: "down-shell", name: "down, shell PID 1 with a server child, stands in for the Tomcat pod (no trap, grace period 10 s)", unit: "ms"},
+		{key: "down-trap", name: "down, pod that handles SIGTERM (shell with a trap, grace period 10 s)", unit: "ms"},
 	}
 	b.metrics = ms
 	b.byKey = map[string]*metric{}
@@ -194,21 +200,51 @@ func (b *bench) order(round int) []*tool {
 }
 
 func (b *bench) runAll() {
-	phase := func(name string, f func()) {
+	// A phase runs when one of its metrics is selected (PODBOX_BENCH_ONLY);
+	// its other metrics are then measured and shown too. Phases without
+	// keys (the warm-up) always run.
+	phase := func(name string, f func(), keys ...string) {
+		run := len(keys) == 0
+		for _, k := range keys {
+			if b.selected(k) {
+				run = true
+			}
+		}
+		if !run {
+			return
+		}
+		for _, k := range keys {
+			b.byKey[k].ran = true
+		}
 		t0 := time.Now()
 		logf("%s …", name)
 		f()
 		logf("%s: %s", name, time.Since(t0).Round(100*time.Millisecond))
 	}
-	phase("floors", b.measureFloors)
-	phase("cold pull", b.measurePull)
+	phase("floors", b.measureFloors, "up", "up-noinit", "oneshot")
+	phase("cold pull", b.measurePull, "pull")
+	if !b.byKey["pull"].ran {
+		phase("pulling the images", b.pullImages)
+	}
 	phase("warm-up", b.warmUp)
-	phase("up and down", b.measureUpDown)
-	phase("up without init container", b.measureUpNoInit)
-	phase("one-shot", b.measureOneshot)
-	phase("memory", b.measureMemory)
-	phase("throughput", b.measureThroughput)
-	phase("scale", b.measureScale)
+	phase("up and down", b.measureUpDown, "up", "down")
+	phase("up without init container", b.measureUpNoInit, "up-noinit")
+	phase("down by SIGTERM handling", b.measureStops, "down-sleep", "down-shell", "down-trap")
+	phase("one-shot", b.measureOneshot, "oneshot")
+	phase("memory", b.measureMemory, "pss", "rss")
+	phase("throughput", b.measureThroughput, "tput-down", "tput-up", "tput-egress")
+	phase("scale", b.measureScale, "scale-up", "scale-pss", "scale-down")
+}
+
+// onlyKeys splits PODBOX_BENCH_ONLY's comma-separated words.
+func onlyKeys(s string) []string {
+	var keys []string
+	for _, w := range strings.Split(s, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			keys = append(keys, w)
+		}
+	}
+	return keys
 }
 
 func (b *bench) res(key string, t *tool) *result { return b.byKey[key].res[t.name] }
@@ -325,8 +361,13 @@ func (b *bench) measurePull() {
 			res.add(ms(d), err)
 		}
 	}
+	b.pullImages()
+}
+
+// pullImages stores the images every other metric runs, in both tools.
+func (b *bench) pullImages() {
 	for _, t := range b.tools {
-		for _, ref := range []string{busybox, sample} {
+		for _, ref := range []string{b.registry + "/busybox:latest", b.registry + "/sample:v2"} {
 			if err := t.pull(ref); err != nil {
 				logf("%s: pulling %s: %v", t.name, ref, err)
 			}

@@ -16,6 +16,7 @@ type metric struct {
 	higher          bool   // higher is better (throughput)
 	floor           string // keys of b.floors shown beside it
 	res             map[string]*result
+	ran             bool // its phase ran (PODBOX_BENCH_ONLY may leave it out)
 }
 
 // result holds one tool's samples of a metric, or why it has none.
@@ -156,6 +157,9 @@ func (b *bench) report() string {
 	s.WriteString("| metric | podbox median | podman median | podbox/podman | podbox min–max | podman min–max | floor (median) |\n")
 	s.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, m := range b.metrics {
+		if !m.ran {
+			continue
+		}
 		pb, pm := m.res["podbox"], m.res["podman"]
 		ratio := "–"
 		if pb.ok() && pm.ok() && pm.median() != 0 {
@@ -165,15 +169,22 @@ func (b *bench) report() string {
 			pb.rangeCell(), pm.rangeCell(), b.floorCell(m.floor))
 	}
 
-	s.WriteString("\n## Floors\n\n")
+	// A run limited by PODBOX_BENCH_ONLY leaves out the sections it has nothing for.
+	header := func(title string, w *strings.Builder) {
+		if w.Len() > 0 {
+			fmt.Fprintf(&s, "\n## %s\n\n%s", title, w.String())
+		}
+	}
+	var floors strings.Builder
 	for _, k := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
 		f := b.floors[k]
 		if f.ok() {
-			fmt.Fprintf(&s, "- %s (%s): %s %s, %s\n", k, floorNames[k], num(f.median()), floorUnits[k], f.rangeCell())
+			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorNames[k], num(f.median()), floorUnits[k], f.rangeCell())
 		} else if f.err != nil {
-			fmt.Fprintf(&s, "- %s (%s): n/a (%v)\n", k, floorNames[k], f.err)
+			fmt.Fprintf(&floors, "- %s (%s): n/a (%v)\n", k, floorNames[k], f.err)
 		}
 	}
+	header("Floors", &floors)
 
 	s.WriteString("\n## Where podbox is slower or heavier than Podman\n\n")
 	s.WriteString("Medians; a difference within 5 % is called even.\n\n")
@@ -201,9 +212,12 @@ func (b *bench) report() string {
 		s.WriteString("- Nowhere, among the metrics both tools could run.\n")
 	}
 
-	s.WriteString("\n## Targets (issue 6)\n\n")
+	var targets strings.Builder
 	target := func(name, key string, limit float64, atMost bool, against string) {
 		m := b.byKey[key]
+		if !m.ran {
+			return
+		}
 		pb := m.res["podbox"]
 		var base *result
 		if against == "podman" {
@@ -212,7 +226,7 @@ func (b *bench) report() string {
 			base = b.floors[against]
 		}
 		if !pb.ok() || !base.ok() {
-			fmt.Fprintf(&s, "- %s: not measured (see n/a below)\n", name)
+			fmt.Fprintf(&targets, "- %s: not measured (see n/a below)\n", name)
 			return
 		}
 		r := pb.median() / base.median()
@@ -224,7 +238,7 @@ func (b *bench) report() string {
 		if !met {
 			verdict = "**missed**"
 		}
-		fmt.Fprintf(&s, "- %s: %.2f× — %s\n", name, r, verdict)
+		fmt.Fprintf(&targets, "- %s: %.2f× — %s\n", name, r, verdict)
 	}
 	target("up ≤ 0.2× Podman, WAR pod (Podman's number is its 20 s init-container wait, see the README)", "up", 0.2, true, "podman")
 	target("up ≤ 0.2× Podman, web pod without init container (the fair comparison)", "up-noinit", 0.2, true, "podman")
@@ -232,6 +246,7 @@ func (b *bench) report() string {
 	target("per-pod overhead PSS ≤ 0.5× Podman", "pss", 0.5, true, "podman")
 	target("hostPort throughput pod → host ≥ 0.8× host loopback", "tput-down", 0.8, false, "loop-down")
 	target("hostPort throughput host → pod ≥ 0.8× host loopback", "tput-up", 0.8, false, "loop-up")
+	header("Targets (issue 6)", &targets)
 
 	s.WriteString("\n## Not measured (n/a) and notes\n\n")
 	none := true
@@ -260,15 +275,16 @@ func (b *bench) report() string {
 		s.WriteString("- Everything was measured.\n")
 	}
 
-	s.WriteString("\n## Processes each tool keeps alive for one idle two-container pod\n\n")
+	var procs strings.Builder
 	for _, t := range []string{"podbox", "podman"} {
 		if d, ok := b.breakdown[t]; ok {
-			fmt.Fprintf(&s, "- %s: %s\n", t, d)
+			fmt.Fprintf(&procs, "- %s: %s\n", t, d)
 		}
 	}
 	if b.baseline != "" {
-		fmt.Fprintf(&s, "\nFor comparison, %s.\n", b.baseline)
+		fmt.Fprintf(&procs, "\nFor comparison, %s.\n", b.baseline)
 	}
+	header("Processes each tool keeps alive for one idle two-container pod", &procs)
 	if w, _ := b.byKey["pss"].worse(); w {
 		pb, sc := b.byKey["pss"].res["podbox"], b.byKey["scale-pss"].res["podbox"]
 		s.WriteString("\n## Closing note: why podbox is heavier per pod\n\n")
@@ -326,6 +342,10 @@ func (b *bench) machine() []string {
 			}
 		}
 	}
+	only := "metrics: all"
+	if len(b.only) > 0 {
+		only = "metrics: only " + strings.Join(b.only, ", ") + " (PODBOX_BENCH_ONLY), and the others of their phases"
+	}
 	return []string{
 		fmt.Sprintf("host %s: %s, kernel %s", b.hostname, osName, cmdLine("uname", "-r")),
 		fmt.Sprintf("CPU: %d × %s; memory %s", runtime.NumCPU(), cpu, mem),
@@ -333,6 +353,8 @@ func (b *bench) machine() []string {
 		"podman " + b.tools[1].version() + " (runc, cgroupfs, slirp4netns, overlay; `kube play --network slirp4netns`)",
 		"runc: " + cmdLine("runc", "--version"),
 		"slirp4netns: " + cmdLine("slirp4netns", "--version"),
-		fmt.Sprintf("rounds: %d (memory and throughput: %d, scale: %d); %d MiB per throughput sample", b.rounds, min(b.rounds, 3), min(b.rounds, 2), b.mb),
+		fmt.Sprintf("rounds: %d (memory, throughput and down by SIGTERM handling: %d, scale: %d); %d MiB per throughput sample",
+			b.rounds, min(b.rounds, 3), min(b.rounds, 2), b.mb),
+		only,
 	}
 }
