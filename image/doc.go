@@ -36,7 +36,11 @@
 //   - An image for another OS or architecture is refused before anything is
 //     stored (go.podman.io/image only logs it for a single-image manifest).
 //   - An image from oci: or oci-archive: without a name is stored by its ID,
-//     as Podman does.
+//     as Podman does. An oci-archive: whose index names the image (the
+//     org.opencontainers.image.ref.name annotation that `skopeo copy …
+//     oci-archive:FILE:NAME:TAG` writes, or containerd's
+//     io.containerd.image.name) is stored under that name, normalized as
+//     Podman's libimage does: NAME:TAG becomes localhost/NAME:TAG (issue 9).
 //   - Removing an image that a container in the store uses is refused without
 //     --force: pods create one storage container per container, so that is
 //     what "a running pod uses it" means to the store.

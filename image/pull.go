@@ -14,12 +14,14 @@ import (
 	"syscall"
 
 	"github.com/docker/distribution/registry/api/errcode"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
+	ociarchive "go.podman.io/image/v5/oci/archive"
 	"go.podman.io/image/v5/pkg/shortnames"
 	"go.podman.io/image/v5/signature"
 	istorage "go.podman.io/image/v5/storage"
@@ -200,6 +202,9 @@ func (s *Store) pullLocal(ctx context.Context, src source, o PullOptions) (*Imag
 	}
 	named := src.ref.DockerReference()
 	var more []string // further names a docker archive gives the image
+	if named == nil && src.ref.Transport() == ociarchive.Transport {
+		named = ociArchiveName(sys, src.ref)
+	}
 	if named == nil && src.ref.Transport() == archive.Transport {
 		names := dockerArchiveNames(sys, src.ref)
 		if len(names) > 0 {
@@ -231,6 +236,53 @@ func (s *Store) pullLocal(ctx context.Context, src source, o PullOptions) (*Imag
 		img.Names = append(img.Names, more...)
 	}
 	return img, err
+}
+
+// ociArchiveName returns the name the index of an oci-archive: gives the
+// image ref names (its io.containerd.image.name or
+// org.opencontainers.image.ref.name annotation, as `skopeo copy …
+// oci-archive:FILE:NAME:TAG` writes it), normalized as Podman's libimage
+// does: a name without a registry goes under localhost/, and without a tag
+// gets :latest. nil if there is none.
+func ociArchiveName(sys *types.SystemContext, ref types.ImageReference) reference.Named {
+	desc, err := ociarchive.LoadManifestDescriptorWithContext(sys, ref)
+	if err != nil {
+		return nil
+	}
+	name := desc.Annotations["io.containerd.image.name"]
+	if name == "" {
+		name = desc.Annotations[imgspecv1.AnnotationRefName]
+	}
+	if name == "" {
+		return nil
+	}
+	n, err := normalizeLocalName(name)
+	if err != nil {
+		logrus.Warnf("%s: ignoring the image name %q in the archive's index: %v", ref.StringWithinTransport(), name, err)
+		return nil
+	}
+	return n
+}
+
+// normalizeLocalName is libimage's NormalizeName: name as written if its
+// first component is a registry (has a dot or a colon, or is localhost),
+// else under localhost/ (not docker.io: the image did not come from there);
+// :latest if it has neither tag nor digest.
+func normalizeLocalName(name string) (reference.Named, error) {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, err
+	}
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return nil, fmt.Errorf("%q is not a named reference", name)
+	}
+	if d := reference.Domain(named); !strings.ContainsAny(d, ".:") && d != "localhost" {
+		if named, err = reference.ParseNamed("localhost/" + name); err != nil {
+			return nil, err
+		}
+	}
+	return reference.TagNameOnly(named), nil
 }
 
 // dockerArchiveNames returns the tags a docker-archive: holds for the image
