@@ -33,6 +33,18 @@
 //   - Short names resolve through registries.conf as in Podman, except that
 //     an ambiguous name with no terminal to ask is an error listing the
 //     candidates, rather than trying each in turn (issue 3).
+//   - A pull gives up on a registry that sends nothing for 30 s
+//     (DefaultStallTimeout; `--stall-timeout` of pull and up, or
+//     PODBOX_PULL_STALL_TIMEOUT; 0 waits forever), with one error naming the
+//     registry and the manifest or blob (issue 9: a stalled registry hung
+//     pull for good). go.podman.io/image has no such timer and builds its own
+//     HTTP transport, so the source reference is wrapped instead (stall.go):
+//     each request, and each Read of a blob's body, runs under a context the
+//     timer cancels. The timer runs only while podbox waits for the
+//     registry, never while the store writes what arrived, so a slow disk is
+//     not a stalled registry. Ctrl-C cancels the parent context as before.
+//     Cost: the wrapped source is a public types.ImageSource, so a
+//     zstd:chunked image is fetched whole rather than in chunks.
 //   - An image for another OS or architecture is refused before anything is
 //     stored (go.podman.io/image only logs it for a single-image manifest).
 //   - An image from oci: or oci-archive: without a name is stored by its ID,

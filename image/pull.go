@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/distribution/registry/api/errcode"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -47,6 +48,9 @@ type PullOptions struct {
 	Quiet     bool              // no progress, only errors
 	TLSVerify *bool             // nil: verify, except plain HTTP allowed for loopback registries
 	Policy    corev1.PullPolicy // for Ensure; "": Kubernetes' default for the reference
+	// StallTimeout ends a pull from a registry that sends nothing for that
+	// long; 0: DefaultStallTimeout; < 0: wait forever.
+	StallTimeout time.Duration
 }
 
 // PullError is a failed pull: what, from where, and how to fix it.
@@ -173,6 +177,12 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	srcRef, err := docker.NewReference(named)
 	if err != nil {
 		return nil, &PullError{Ref: input, Err: fmt.Errorf("%w: %w", ErrBadReference, err)}
+	}
+	if t := o.StallTimeout; t >= 0 {
+		if t == 0 {
+			t = DefaultStallTimeout
+		}
+		srcRef = stallRef{ImageReference: srcRef, w: stallWatch{registry: registry, timeout: t}}
 	}
 	destRef, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
@@ -391,7 +401,11 @@ func classify(input, registry string, err error) error {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
+	var stall *StallError
 	switch {
+	case errors.As(err, &stall):
+		e.Err = stall // c/image's chain of wrappers adds nothing here
+		e.hint = "is " + registry + " overloaded or behind a broken proxy? Try again, or wait longer with --stall-timeout (PODBOX_PULL_STALL_TIMEOUT)"
 	case errors.Is(err, context.Canceled):
 		e.Err = fmt.Errorf("interrupted: %w", err)
 	case errors.As(err, &unauth), errors.As(err, &ec) && (ec.Code == errcode.ErrorCodeUnauthorized || ec.Code == errcode.ErrorCodeDenied):

@@ -34,3 +34,49 @@ teardown() {
     run_podbox image inspect myname:1.0
     assert "$(jq -r '.[0].Names[0]' <<<"$output")" == "localhost/myname:1.0" "found by the short name"
 }
+
+# start_stallreg MODE: the testimages registry that stops answering (at the
+# blob or at the manifest, see tests/testimages/stallreg.go); sets $stallreg
+# (127.0.0.1:PORT) and kills it by PID at teardown.
+start_stallreg() {
+    local log=$BATS_TEST_TMPDIR/stallreg.$1
+    "$BATS_TEST_DIRNAME/../bin/testimages" stallreg -stall "$1" >"$log" 2>&1 3>&- &
+    local pid=$!
+    defer_teardown kill "$pid"
+    wait_for --alive "$pid" --log "$log" 10 test -s "$log"
+    stallreg=$(head -n1 "$log")
+}
+
+@test "pull: a registry that stops sending a blob fails after --stall-timeout, naming it" {
+    start_stallreg blob
+    local t0=$SECONDS
+    run_podbox 125 pull --stall-timeout 2s "$stallreg/stalled:1"
+    local took=$((SECONDS - t0))
+    # shellcheck disable=SC2154 # stallreg comes from start_stallreg
+    assert "${lines[-2]}" =~ "^podbox: pulling $stallreg/stalled:1 from $stallreg: registry $stallreg sent nothing for 2s while podbox was fetching blob sha256:1111" "error line"
+    assert "${lines[-1]}" =~ "^hint: .*--stall-timeout" "hint"
+    ((took < 20)) || die "pull took ${took}s with a 2 s stall timeout"
+    run_podbox images -q
+    assert "$output" == "" "no image stored"
+}
+
+@test "pull: a registry that never answers the manifest fails after PODBOX_PULL_STALL_TIMEOUT" {
+    start_stallreg manifest
+    local t0=$SECONDS
+    PODBOX_PULL_STALL_TIMEOUT=2s run_podbox 125 pull "$stallreg/stalled:1"
+    local took=$((SECONDS - t0))
+    assert "$output" =~ "podbox: pulling $stallreg/stalled:1 from $stallreg: registry $stallreg sent nothing for 2s while podbox was fetching the manifest of" "error line"
+    ((took < 20)) || die "pull took ${took}s with a 2 s stall timeout"
+}
+
+@test "pull: Ctrl-C still interrupts a pull from a stalled registry" {
+    start_stallreg blob
+    run_podbox_bg pull --stall-timeout 1h "$stallreg/stalled:1"
+    # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
+    wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "Copying blob" "$bg_log"
+    kill -INT "$bg_pid"
+    local rc=0
+    wait "$bg_pid" || rc=$?
+    cat "$bg_log"
+    assert "$rc" == 130 "an interrupted pull exits 130"
+}

@@ -73,6 +73,10 @@ func main() {
 		udpEcho(os.Args[1:]) // this binary, inside the udpecho image
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stallreg" {
+		stallRegMain(os.Args[2:]) // see stallreg.go
+		return
+	}
 	registry := flag.String("registry", "", "registry `HOST:PORT` to push to over plain HTTP (empty: no push)")
 	out := flag.String("out", "", "`DIR` to write the archives and images.json to (empty: none)")
 	busybox := flag.String("busybox", "/usr/bin/busybox", "static busybox binary to put in the images")
