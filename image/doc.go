@@ -56,6 +56,12 @@
 //   - Removing an image that a container in the store uses is refused without
 //     --force: pods create one storage container per container, so that is
 //     what "a running pod uses it" means to the store.
+//   - go.podman.io/storage locks each call, not a whole pull, so an rmi of
+//     the image being pulled can delete a layer the pull reuses, or the image
+//     it just stored ("layer not known"). A pull then copies again, at most
+//     3 times, and otherwise says in words that the image was removed while
+//     it was being pulled; an rmi that loses the race says "image not known"
+//     (issue 9).
 //   - imagePullPolicy and the command, env, workingDir and user of a
 //     container follow Kubernetes (see DefaultPullPolicy and ProcessFor).
 package image

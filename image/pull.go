@@ -27,6 +27,7 @@ import (
 	"go.podman.io/image/v5/signature"
 	istorage "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -40,6 +41,9 @@ var (
 	ErrNoSuchTag     = errors.New("no such image or tag in the registry")
 	ErrAmbiguous     = errors.New("short name is ambiguous")
 	ErrPolicyNever   = errors.New("image not present and imagePullPolicy is Never")
+	// ErrRemovedWhilePulling is a pull that an rmi of the same image kept
+	// undoing.
+	ErrRemovedWhilePulling = errors.New("the image was removed while it was being pulled; pull again")
 )
 
 // PullOptions control a pull.
@@ -195,10 +199,11 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	if _, err := checkPlatform(ctx, sys, srcRef); err != nil {
 		return nil, fail(err)
 	}
-	if err := s.copy(ctx, sys, srcRef, destRef, o); err != nil {
+	img, err := s.copyAndRead(ctx, sys, srcRef, destRef, o)
+	if err != nil {
 		return nil, fail(err)
 	}
-	return s.imageFor(destRef)
+	return img, nil
 }
 
 // pullLocal copies from oci:, oci-archive:, docker-archive: or dir:. An image
@@ -235,17 +240,53 @@ func (s *Store) pullLocal(ctx context.Context, src source, o PullOptions) (*Imag
 	if o.Out != nil && !o.Quiet {
 		fmt.Fprintf(o.Out, "Pulling %s\n", src.input)
 	}
-	if err := s.copy(ctx, sys, src.ref, destRef, o); err != nil {
+	img, err := s.copyAndRead(ctx, sys, src.ref, destRef, o)
+	if err != nil {
 		return nil, fail(err)
 	}
-	img, err := s.imageFor(destRef)
-	if err == nil && len(more) > 0 {
+	if len(more) > 0 {
 		if err := s.store.AddNames(img.ID, more); err != nil {
+			if removedMeanwhile(err) {
+				return nil, fail(ErrRemovedWhilePulling)
+			}
 			return nil, fmt.Errorf("naming image %.12s: %w", img.ID, err)
 		}
 		img.Names = append(img.Names, more...)
 	}
-	return img, err
+	return img, nil
+}
+
+// pullAttempts bounds copyAndRead's attempts.
+const pullAttempts = 3
+
+// copyAndRead copies src to dest in the store and reads the stored image.
+// An rmi of the same image at the same time may delete a layer the copy
+// reuses, or the image just stored (go.podman.io/storage locks each call,
+// not a whole pull): then it copies again, up to pullAttempts times, and
+// says so in words if that does not help.
+func (s *Store) copyAndRead(ctx context.Context, sys *types.SystemContext, src, dest types.ImageReference, o PullOptions) (*Image, error) {
+	for attempt := 1; ; attempt++ {
+		err := s.copy(ctx, sys, src, dest, o)
+		var img *Image
+		if err == nil {
+			img, err = s.imageFor(dest)
+		}
+		if err == nil || !removedMeanwhile(err) || ctx.Err() != nil {
+			return img, err
+		}
+		if attempt == pullAttempts {
+			logrus.Debugf("pull attempt %d: %v", attempt, err)
+			return nil, ErrRemovedWhilePulling
+		}
+		logrus.Infof("the image or one of its layers was removed while it was being pulled (%v): pulling again", err)
+	}
+}
+
+// removedMeanwhile reports a store error that a concurrent removal causes.
+func removedMeanwhile(err error) bool {
+	return errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) ||
+		errors.Is(err, storage.ErrParentUnknown) || errors.Is(err, storage.ErrNotAnImage) ||
+		errors.Is(err, storage.ErrNotALayer)
 }
 
 // ociArchiveName returns the name the index of an oci-archive: gives the

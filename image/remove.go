@@ -53,6 +53,9 @@ func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
 	}
 	if name := s.nameMatching(simg, ref); name != "" && len(simg.Names) > 1 {
 		if err := s.store.RemoveNames(simg.ID, []string{name}); err != nil {
+			if errors.Is(err, storage.ErrImageUnknown) {
+				return rep, fmt.Errorf("%w: %s", ErrImageNotFound, ref)
+			}
 			return rep, fmt.Errorf("untagging %s: %w", name, err)
 		}
 		rep.Untagged = append(rep.Untagged, name)
@@ -81,6 +84,10 @@ func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
 	}
 	rep.Untagged = simg.Names
 	if _, err := s.store.DeleteImage(simg.ID, true); err != nil {
+		if errors.Is(err, storage.ErrNotAnImage) || errors.Is(err, storage.ErrImageUnknown) {
+			// Removed by another rmi since find.
+			return RemoveReport{}, fmt.Errorf("%w: %s", ErrImageNotFound, ref)
+		}
 		return rep, fmt.Errorf("removing image %.12s: %w", simg.ID, err)
 	}
 	rep.Deleted = simg.ID

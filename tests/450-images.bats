@@ -80,3 +80,31 @@ start_stallreg() {
     cat "$bg_log"
     assert "$rc" == 130 "an interrupted pull exits 130"
 }
+
+@test "pull racing rmi of the same image: every failure is said in words" {
+    local ref=$REG/layers:1 i rmis pull_pid rc log failures=0 rounds=8
+    for ((i = 0; i < rounds; i++)); do
+        run_podbox pull -q "$ref"
+        log=$BATS_TEST_TMPDIR/race.$i
+        "$PODBOX" pull -q "$ref" >"$log.pull" 2>&1 3>&- &
+        pull_pid=$!
+        # rmi again and again while the pull runs.
+        rmis=0
+        while kill -0 "$pull_pid" 2>/dev/null && ((rmis < 50)); do
+            "$PODBOX" rmi "$ref" >>"$log.rmi" 2>&1 3>&- || true
+            rmis=$((rmis + 1))
+        done
+        rc=0
+        wait "$pull_pid" || rc=$?
+        echo "# round $i: pull exit code $rc, $rmis rmi"
+        sed 's/^/#   pull: /' "$log.pull"
+        sort "$log.rmi" | uniq -c | sed 's/^/#   rmi: /'
+        if ((rc != 0)); then
+            failures=$((failures + 1))
+            assert "$rc" == 125 "a failed pull exits 125"
+            assert "$(cat "$log.pull")" == "podbox: pulling $ref from $REG: the image was removed while it was being pulled; pull again" "the pull says what happened"
+        fi
+        assert "$(grep -v -e '^Untagged: ' -e '^Deleted: ' "$log.rmi" | sort -u)" =~ "^(podbox: image not known: $ref)?$" "rmi: deleted, or not there"
+    done
+    echo "# $failures of $rounds pulls failed"
+}
