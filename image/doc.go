@@ -62,6 +62,16 @@
 //     3 times, and otherwise says in words that the image was removed while
 //     it was being pulled; an rmi that loses the race says "image not known"
 //     (issue 9).
+//   - A full disk must not lock the store: go.podman.io/storage rewrites its
+//     JSON metadata with atomic writes (new file, rename) before it deletes
+//     a layer's files, so on a full disk no removal could ever free space.
+//     OpenStore keeps a 1 MiB reserve file in the store's root (allocated,
+//     not sparse); Removing deletes it first when less than that is free,
+//     and makes it anew afterwards (reserve.go). Without a reserve the error
+//     says the disk is full and that `system reset`, which deletes the store
+//     without rewriting it, still works. Retrying a removal after ENOSPC
+//     instead would not do: a failed save leaves the store's memory ahead of
+//     its files.
 //   - imagePullPolicy and the command, env, workingDir and user of a
 //     container follow Kubernetes (see DefaultPullPolicy and ProcessFor).
 package image

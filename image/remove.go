@@ -45,7 +45,16 @@ type RemoveReport struct {
 // the image and its layers that no other image uses. An image that a
 // container in the store uses is refused unless force, which removes those
 // containers first.
-func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
+// On a full disk it uses the store's reserve (see Removing).
+func (s *Store) Remove(ref string, force bool) (rep RemoveReport, err error) {
+	err = s.Removing(func() error {
+		rep, err = s.remove(ref, force)
+		return err
+	})
+	return rep, err
+}
+
+func (s *Store) remove(ref string, force bool) (RemoveReport, error) {
 	var rep RemoveReport
 	simg, err := s.find(ref)
 	if err != nil {
