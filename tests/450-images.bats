@@ -108,3 +108,29 @@ start_stallreg() {
     done
     echo "# $failures of $rounds pulls failed"
 }
+
+@test "down: a storage removal that fails is an error naming the container; the next down frees it" {
+    local pod pid m=$BATS_TEST_TMPDIR/sleeper.yaml
+    pod=$(safename)
+    sed -e "s|@REGISTRY@|$REG|g" -e "s|@POD@|$pod|g" -e "s|@PORT@|4545|g" "$MANIFESTS/sleeper.yaml" >"$m"
+    run_podbox up -d -f "$m"
+    pid=$(awk '{ print $1 }' "$XDG_RUNTIME_DIR/podbox/pods/$pod/pid")
+    kill -KILL "$pid"
+    wait_for 10 bash -c "! pgrep -u $(id -u) -fx 'sleep 4545'"
+
+    # No file may grow (RLIMIT_FSIZE 0), so the store cannot save its
+    # metadata, as on a full disk without a reserve.
+    local rc=0
+    output=$( (ulimit -f 0 && timeout -k 5 60 "$PODBOX" down "$pod") 2>&1 3>&-) || rc=$?
+    echo "$output"
+    assert "$rc" == 125 "down exits 125"
+    assert "$output" =~ "removing pod \"$pod\": removing the root file system of container \"sleeper\"" "names what could not be removed"
+    run_podbox ps -a
+    assert "$output" =~ "$pod" "the pod stays visible"
+
+    run_podbox down "$pod"
+    run_podbox ps -a
+    assert "$output" !~ "$pod" "the next down removes it"
+    run_podbox rmi "$REG/busybox:latest"
+    assert "$output" =~ "Deleted: " "no container holds the image any more"
+}
