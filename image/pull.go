@@ -286,7 +286,7 @@ func (s *Store) copyAndRead(ctx context.Context, sys *types.SystemContext, src, 
 func removedMeanwhile(err error) bool {
 	return errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) ||
 		errors.Is(err, storage.ErrParentUnknown) || errors.Is(err, storage.ErrNotAnImage) ||
-		errors.Is(err, storage.ErrNotALayer)
+		errors.Is(err, storage.ErrNotALayer) || errors.Is(err, storage.ErrNotAnID)
 }
 
 // ociArchiveName returns the name the index of an oci-archive: gives the
