@@ -69,6 +69,29 @@ start_stallreg() {
     ((took < 20)) || die "pull took ${took}s with a 2 s stall timeout"
 }
 
+@test "up: --stall-timeout ends the pull of a pod's image from a stalled registry" {
+    start_stallreg blob
+    local pod m=$BATS_TEST_TMPDIR/stalled.yaml
+    pod=$(safename)
+    cat >"$m" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $pod
+spec:
+  containers:
+    - name: app
+      image: $stallreg/stalled:1
+EOF
+    local t0=$SECONDS
+    run_podbox 125 up -d --stall-timeout 2s -f "$m"
+    local took=$((SECONDS - t0))
+    assert "$output" =~ "registry $stallreg sent nothing for 2s while podbox was fetching blob sha256:1111" "error line"
+    ((took < 20)) || die "up took ${took}s with a 2 s stall timeout"
+    run_podbox ps -a
+    assert "$output" !~ "$pod" "no pod left"
+}
+
 @test "pull: Ctrl-C still interrupts a pull from a stalled registry" {
     start_stallreg blob
     run_podbox_bg pull --stall-timeout 1h "$stallreg/stalled:1"
