@@ -115,8 +115,10 @@ func TestStallSource(t *testing.T) {
 	}
 }
 
-// slowBody sends a byte every gap, n times: slow, but not stalled.
+// slowBody sends a byte every gap, n times: slow, but not stalled. It
+// fails once its request is cancelled, as an HTTP body does.
 type slowBody struct {
+	ctx context.Context
 	gap time.Duration
 	n   int
 }
@@ -126,6 +128,9 @@ func (r *slowBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	time.Sleep(r.gap)
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
 	r.n--
 	p[0] = 'x'
 	return 1, nil
@@ -135,18 +140,18 @@ func (r *slowBody) Close() error { return nil }
 
 type slowSource struct {
 	types.ImageSource
-	body io.ReadCloser
+	gap time.Duration
 }
 
-func (s slowSource) GetBlob(context.Context, types.BlobInfo, types.BlobInfoCache) (io.ReadCloser, int64, error) {
-	return s.body, 5, nil
+func (s slowSource) GetBlob(ctx context.Context, _ types.BlobInfo, _ types.BlobInfoCache) (io.ReadCloser, int64, error) {
+	return &slowBody{ctx: ctx, gap: s.gap, n: 5}, 5, nil
 }
 
 // TestStallSourceSlow: a registry that keeps sending, however slowly, and
 // a store that takes its time between reads are not stalls.
 func TestStallSourceSlow(t *testing.T) {
 	const timeout = 50 * time.Millisecond
-	s := &stallSource{ImageSource: slowSource{body: &slowBody{gap: timeout / 2, n: 5}}, w: stallWatch{registry: "r", timeout: timeout}}
+	s := &stallSource{ImageSource: slowSource{gap: timeout / 2}, w: stallWatch{registry: "r", timeout: timeout}}
 	rc, _, err := s.GetBlob(context.Background(), types.BlobInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
