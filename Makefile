@@ -36,8 +36,8 @@ unit: ## Go unit tests
 
 # Go tests that need a user namespace (they use tests/nstest) skip as root:
 # build their binaries here and run them as the test user.
-NSTEST_PKGS := ./mounts ./sandbox/ociruntime
-NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe)$$
+NSTEST_PKGS := ./mounts ./sandbox/ociruntime ./image
+NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe|TestFullDisk)$$
 
 unit-userns: ## Go tests that need a user namespace, as the test user
 	@mkdir -p bin/nstest

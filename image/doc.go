@@ -33,13 +33,45 @@
 //   - Short names resolve through registries.conf as in Podman, except that
 //     an ambiguous name with no terminal to ask is an error listing the
 //     candidates, rather than trying each in turn (issue 3).
+//   - A pull gives up on a registry that sends nothing for 30 s
+//     (DefaultStallTimeout; `--stall-timeout` of pull and up, or
+//     PODBOX_PULL_STALL_TIMEOUT; 0 waits forever), with one error naming the
+//     registry and the manifest or blob (issue 9: a stalled registry hung
+//     pull for good). go.podman.io/image has no such timer and builds its own
+//     HTTP transport, so the source reference is wrapped instead (stall.go):
+//     each request, and each Read of a blob's body, runs under a context the
+//     timer cancels. The timer runs only while podbox waits for the
+//     registry, never while the store writes what arrived, so a slow disk is
+//     not a stalled registry. Ctrl-C cancels the parent context as before.
+//     Cost: the wrapped source is a public types.ImageSource, so a
+//     zstd:chunked image is fetched whole rather than in chunks.
 //   - An image for another OS or architecture is refused before anything is
 //     stored (go.podman.io/image only logs it for a single-image manifest).
 //   - An image from oci: or oci-archive: without a name is stored by its ID,
-//     as Podman does.
+//     as Podman does. An oci-archive: whose index names the image (the
+//     org.opencontainers.image.ref.name annotation that `skopeo copy …
+//     oci-archive:FILE:NAME:TAG` writes, or containerd's
+//     io.containerd.image.name) is stored under that name, normalized as
+//     Podman's libimage does: NAME:TAG becomes localhost/NAME:TAG (issue 9).
 //   - Removing an image that a container in the store uses is refused without
 //     --force: pods create one storage container per container, so that is
 //     what "a running pod uses it" means to the store.
+//   - go.podman.io/storage locks each call, not a whole pull, so an rmi of
+//     the image being pulled can delete a layer the pull reuses, or the image
+//     it just stored ("layer not known"). A pull then copies again, at most
+//     3 times, and otherwise says in words that the image was removed while
+//     it was being pulled; an rmi that loses the race says "image not known"
+//     (issue 9).
+//   - A full disk must not lock the store: go.podman.io/storage rewrites its
+//     JSON metadata with atomic writes (new file, rename) before it deletes
+//     a layer's files, so on a full disk no removal could ever free space.
+//     OpenStore keeps a 1 MiB reserve file in the store's root (allocated,
+//     not sparse); Removing deletes it first when less than that is free,
+//     and makes it anew afterwards (reserve.go). Without a reserve the error
+//     says the disk is full and that `system reset`, which deletes the store
+//     without rewriting it, still works. Retrying a removal after ENOSPC
+//     instead would not do: a failed save leaves the store's memory ahead of
+//     its files.
 //   - imagePullPolicy and the command, env, workingDir and user of a
 //     container follow Kubernetes (see DefaultPullPolicy and ProcessFor).
 package image

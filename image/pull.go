@@ -12,18 +12,22 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/distribution/registry/api/errcode"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
+	ociarchive "go.podman.io/image/v5/oci/archive"
 	"go.podman.io/image/v5/pkg/shortnames"
 	"go.podman.io/image/v5/signature"
 	istorage "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/types"
+	"go.podman.io/storage"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -37,6 +41,9 @@ var (
 	ErrNoSuchTag     = errors.New("no such image or tag in the registry")
 	ErrAmbiguous     = errors.New("short name is ambiguous")
 	ErrPolicyNever   = errors.New("image not present and imagePullPolicy is Never")
+	// ErrRemovedWhilePulling is a pull that an rmi of the same image kept
+	// undoing.
+	ErrRemovedWhilePulling = errors.New("the image was removed while it was being pulled; pull again")
 )
 
 // PullOptions control a pull.
@@ -45,6 +52,9 @@ type PullOptions struct {
 	Quiet     bool              // no progress, only errors
 	TLSVerify *bool             // nil: verify, except plain HTTP allowed for loopback registries
 	Policy    corev1.PullPolicy // for Ensure; "": Kubernetes' default for the reference
+	// StallTimeout ends a pull from a registry that sends nothing for that
+	// long; 0: DefaultStallTimeout; < 0: wait forever.
+	StallTimeout time.Duration
 }
 
 // PullError is a failed pull: what, from where, and how to fix it.
@@ -172,6 +182,12 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	if err != nil {
 		return nil, &PullError{Ref: input, Err: fmt.Errorf("%w: %w", ErrBadReference, err)}
 	}
+	if t := o.StallTimeout; t >= 0 {
+		if t == 0 {
+			t = DefaultStallTimeout
+		}
+		srcRef = stallRef{ImageReference: srcRef, w: stallWatch{registry: registry, timeout: t}}
+	}
 	destRef, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
 		return nil, fail(err)
@@ -183,10 +199,11 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	if _, err := checkPlatform(ctx, sys, srcRef); err != nil {
 		return nil, fail(err)
 	}
-	if err := s.copy(ctx, sys, srcRef, destRef, o); err != nil {
+	img, err := s.copyAndRead(ctx, sys, srcRef, destRef, o)
+	if err != nil {
 		return nil, fail(err)
 	}
-	return s.imageFor(destRef)
+	return img, nil
 }
 
 // pullLocal copies from oci:, oci-archive:, docker-archive: or dir:. An image
@@ -200,6 +217,9 @@ func (s *Store) pullLocal(ctx context.Context, src source, o PullOptions) (*Imag
 	}
 	named := src.ref.DockerReference()
 	var more []string // further names a docker archive gives the image
+	if named == nil && src.ref.Transport() == ociarchive.Transport {
+		named = ociArchiveName(sys, src.ref)
+	}
 	if named == nil && src.ref.Transport() == archive.Transport {
 		names := dockerArchiveNames(sys, src.ref)
 		if len(names) > 0 {
@@ -220,17 +240,100 @@ func (s *Store) pullLocal(ctx context.Context, src source, o PullOptions) (*Imag
 	if o.Out != nil && !o.Quiet {
 		fmt.Fprintf(o.Out, "Pulling %s\n", src.input)
 	}
-	if err := s.copy(ctx, sys, src.ref, destRef, o); err != nil {
+	img, err := s.copyAndRead(ctx, sys, src.ref, destRef, o)
+	if err != nil {
 		return nil, fail(err)
 	}
-	img, err := s.imageFor(destRef)
-	if err == nil && len(more) > 0 {
+	if len(more) > 0 {
 		if err := s.store.AddNames(img.ID, more); err != nil {
+			if removedMeanwhile(err) {
+				return nil, fail(ErrRemovedWhilePulling)
+			}
 			return nil, fmt.Errorf("naming image %.12s: %w", img.ID, err)
 		}
 		img.Names = append(img.Names, more...)
 	}
-	return img, err
+	return img, nil
+}
+
+// pullAttempts bounds copyAndRead's attempts.
+const pullAttempts = 3
+
+// copyAndRead copies src to dest in the store and reads the stored image.
+// An rmi of the same image at the same time may delete a layer the copy
+// reuses, or the image just stored (go.podman.io/storage locks each call,
+// not a whole pull): then it copies again, up to pullAttempts times, and
+// says so in words if that does not help.
+func (s *Store) copyAndRead(ctx context.Context, sys *types.SystemContext, src, dest types.ImageReference, o PullOptions) (*Image, error) {
+	for attempt := 1; ; attempt++ {
+		err := s.copy(ctx, sys, src, dest, o)
+		var img *Image
+		if err == nil {
+			img, err = s.imageFor(dest)
+		}
+		if err == nil || !removedMeanwhile(err) || ctx.Err() != nil {
+			return img, err
+		}
+		if attempt == pullAttempts {
+			logrus.Debugf("pull attempt %d: %v", attempt, err)
+			return nil, ErrRemovedWhilePulling
+		}
+		logrus.Infof("the image or one of its layers was removed while it was being pulled (%v): pulling again", err)
+	}
+}
+
+// removedMeanwhile reports a store error that a concurrent removal causes.
+func removedMeanwhile(err error) bool {
+	return errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) ||
+		errors.Is(err, storage.ErrParentUnknown) || errors.Is(err, storage.ErrNotAnImage) ||
+		errors.Is(err, storage.ErrNotALayer) || errors.Is(err, storage.ErrNotAnID)
+}
+
+// ociArchiveName returns the name the index of an oci-archive: gives the
+// image ref names (its io.containerd.image.name or
+// org.opencontainers.image.ref.name annotation, as `skopeo copy …
+// oci-archive:FILE:NAME:TAG` writes it), normalized as Podman's libimage
+// does: a name without a registry goes under localhost/, and without a tag
+// gets :latest. nil if there is none.
+func ociArchiveName(sys *types.SystemContext, ref types.ImageReference) reference.Named {
+	desc, err := ociarchive.LoadManifestDescriptorWithContext(sys, ref)
+	if err != nil {
+		return nil
+	}
+	name := desc.Annotations["io.containerd.image.name"]
+	if name == "" {
+		name = desc.Annotations[imgspecv1.AnnotationRefName]
+	}
+	if name == "" {
+		return nil
+	}
+	n, err := normalizeLocalName(name)
+	if err != nil {
+		logrus.Warnf("%s: ignoring the image name %q in the archive's index: %v", ref.StringWithinTransport(), name, err)
+		return nil
+	}
+	return n
+}
+
+// normalizeLocalName is libimage's NormalizeName: name as written if its
+// first component is a registry (has a dot or a colon, or is localhost),
+// else under localhost/ (not docker.io: the image did not come from there);
+// :latest if it has neither tag nor digest.
+func normalizeLocalName(name string) (reference.Named, error) {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil, err
+	}
+	named, ok := ref.(reference.Named)
+	if !ok {
+		return nil, fmt.Errorf("%q is not a named reference", name)
+	}
+	if d := reference.Domain(named); !strings.ContainsAny(d, ".:") && d != "localhost" {
+		if named, err = reference.ParseNamed("localhost/" + name); err != nil {
+			return nil, err
+		}
+	}
+	return reference.TagNameOnly(named), nil
 }
 
 // dockerArchiveNames returns the tags a docker-archive: holds for the image
@@ -339,7 +442,11 @@ func classify(input, registry string, err error) error {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
+	var stall *StallError
 	switch {
+	case errors.As(err, &stall):
+		e.Err = stall // c/image's chain of wrappers adds nothing here
+		e.hint = "is " + registry + " overloaded or behind a broken proxy? Try again, or wait longer with --stall-timeout (PODBOX_PULL_STALL_TIMEOUT)"
 	case errors.Is(err, context.Canceled):
 		e.Err = fmt.Errorf("interrupted: %w", err)
 	case errors.As(err, &unauth), errors.As(err, &ec) && (ec.Code == errcode.ErrorCodeUnauthorized || ec.Code == errcode.ErrorCodeDenied):

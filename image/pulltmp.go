@@ -125,7 +125,8 @@ func (s *Store) dropNewLayers(before map[string]bool, ownDir string) {
 		}
 		for _, l := range drop {
 			logrus.Debugf("removing layer %.12s of the failed pull", l.ID)
-			if err := s.store.DeleteLayer(l.ID); err != nil {
+			// A pull that filled the disk must still take its layers back.
+			if err := s.Removing(func() error { return s.store.DeleteLayer(l.ID) }); err != nil {
 				logrus.Debugf("removing layer %.12s: %v", l.ID, err)
 				return
 			}

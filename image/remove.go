@@ -45,7 +45,16 @@ type RemoveReport struct {
 // the image and its layers that no other image uses. An image that a
 // container in the store uses is refused unless force, which removes those
 // containers first.
-func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
+// On a full disk it uses the store's reserve (see Removing).
+func (s *Store) Remove(ref string, force bool) (rep RemoveReport, err error) {
+	err = s.Removing(func() error {
+		rep, err = s.remove(ref, force)
+		return err
+	})
+	return rep, err
+}
+
+func (s *Store) remove(ref string, force bool) (RemoveReport, error) {
 	var rep RemoveReport
 	simg, err := s.find(ref)
 	if err != nil {
@@ -53,6 +62,9 @@ func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
 	}
 	if name := s.nameMatching(simg, ref); name != "" && len(simg.Names) > 1 {
 		if err := s.store.RemoveNames(simg.ID, []string{name}); err != nil {
+			if errors.Is(err, storage.ErrImageUnknown) {
+				return rep, fmt.Errorf("%w: %s", ErrImageNotFound, ref)
+			}
 			return rep, fmt.Errorf("untagging %s: %w", name, err)
 		}
 		rep.Untagged = append(rep.Untagged, name)
@@ -81,6 +93,10 @@ func (s *Store) Remove(ref string, force bool) (RemoveReport, error) {
 	}
 	rep.Untagged = simg.Names
 	if _, err := s.store.DeleteImage(simg.ID, true); err != nil {
+		if errors.Is(err, storage.ErrNotAnImage) || errors.Is(err, storage.ErrImageUnknown) {
+			// Removed by another rmi since find.
+			return RemoveReport{}, fmt.Errorf("%w: %s", ErrImageNotFound, ref)
+		}
 		return rep, fmt.Errorf("removing image %.12s: %w", simg.ID, err)
 	}
 	rep.Deleted = simg.ID

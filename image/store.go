@@ -37,6 +37,7 @@ type Store struct {
 	store   storage.Store
 	driver  string
 	dataDir string // $XDG_DATA_HOME/podbox: caches next to the store
+	root    string // the store's root, where its reserve file lives (reserve.go)
 }
 
 // DataDir is podbox's data directory, $XDG_DATA_HOME/podbox.
@@ -130,10 +131,11 @@ func OpenStore(opts StoreOptions) (*Store, error) {
 	if driver == DriverOverlay && usesMountProgram(opts.Root) {
 		driver = DriverFuse // storage fell back on its own and remembers it
 	}
-	s := &Store{store: st, driver: driver, dataDir: filepath.Dir(opts.Root)}
+	s := &Store{store: st, driver: driver, dataDir: filepath.Dir(opts.Root), root: opts.Root}
 	if filepath.Base(opts.Root) != "storage" {
 		s.dataDir = DataDir()
 	}
+	s.ensureReserve()
 	istorage.Transport.SetStore(st)
 	return s, nil
 }

@@ -254,10 +254,12 @@ func (p *podProc) teardown() {
 	if p.reaper != nil {
 		p.reaper.close()
 	}
+	keepRun := false // a rootfs that could not go keeps the runtime dir, so down retries (issue 9)
 	for _, c := range p.ctrs {
 		if c.rootfs != "" {
-			if err := mounts.RemoveRootfs(p.store.Storage(), c.id); err != nil {
+			if err := p.store.Removing(func() error { return mounts.RemoveRootfs(p.store.Storage(), c.id) }); err != nil {
 				logrus.Warnf("[podbox:pod] removing the root filesystem of %q: %v", c.spec.Name, err)
+				keepRun = true
 			}
 		}
 	}
@@ -268,6 +270,9 @@ func (p *podProc) teardown() {
 	}
 	_ = unix.Unmount("/proc", unix.MNT_DETACH)
 	for _, d := range []string{p.w.Dirs.Data, p.w.Dirs.Run} {
+		if keepRun && d == p.w.Dirs.Run {
+			continue
+		}
 		if err := os.RemoveAll(d); err != nil {
 			logrus.Warnf("[podbox:pod] removing %s: %v", d, err)
 		}

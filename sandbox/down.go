@@ -120,26 +120,32 @@ func cleanupDead(name string, st podProbe, so image.StoreOptions) error {
 	if errRun != nil && errData != nil {
 		return nil // it cleaned up after itself
 	}
+	// Volumes and logs first: on a full disk they may be what frees it.
 	var errs []error
+	if err := os.RemoveAll(dirs.Data); err != nil {
+		errs = append(errs, err)
+	}
 	if st.spec != nil {
 		store, err := image.OpenStore(so)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			for _, c := range allContainers(st.spec) {
-				if err := mounts.RemoveRootfs(store.Storage(), name+"-"+c.Name); err != nil {
-					logrus.Debugf("removing the root filesystem of %s-%s: %v", name, c.Name, err)
+				// A failed removal is an error (issue 9): the pod's runtime
+				// directory then stays, so that ps shows it and the next
+				// down tries again.
+				err := store.Removing(func() error { return mounts.RemoveRootfs(store.Storage(), name+"-"+c.Name) })
+				if err != nil {
+					errs = append(errs, fmt.Errorf("removing the root file system of container %q: %w", c.Name, err))
 				}
 			}
 			store.Shutdown()
 		}
 	}
-	for _, d := range []string{dirs.Run, dirs.Data} {
-		if err := os.RemoveAll(d); err != nil {
-			errs = append(errs, err)
-		}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	return os.RemoveAll(dirs.Run)
 }
 
 // collectGarbage cleans up the pods whose process died, as DESIGN.md asks

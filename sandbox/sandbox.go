@@ -67,6 +67,11 @@
 //     $XDG_DATA_HOME/podbox/pods/<pod>/ (volumes/, logs/).
 //   - Runtime and storage names are <pod>-<container>; the runtime's state
 //     dir is per pod, so pods never see each other's containers.
+//   - A storage container that cannot be removed (a full disk without the
+//     store's reserve, see package image) is an error of `down`, and the
+//     pod's runtime directory stays: the pod shows as Gone and the next
+//     down tries again, rather than leaving a container no command sees.
+//     Volumes and logs go first, as they may be what fills the disk.
 //   - The control socket speaks HTTP+JSON (GET /pod, GET /events, POST
 //     /stop, POST /exec; ctl.go); `logs` reads the CRI files directly, so it
 //     works on a finished pod too. PID 1 saves the pod and its events to

@@ -31,6 +31,7 @@ type UpOptions struct {
 	Store        image.StoreOptions // the image store
 	LogLevel     string             // passed to the pod's process
 	PortDriver   string             // builtin or slirp4netns for every pod; "": per pod (ports.go)
+	StallTimeout time.Duration      // pulls give up on a silent registry after it (image.PullOptions)
 	Out          io.Writer          // pod names (-d) or the containers' output
 	Err          io.Writer          // warnings and pull progress
 }
@@ -131,7 +132,7 @@ func ensureImages(ctx context.Context, pods []*corev1.Pod, o UpOptions) (map[str
 			info, ok := seen[key]
 			if !ok {
 				var err error
-				info, err = ensureImage(ctx, store, c, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy})
+				info, err = ensureImage(ctx, store, c, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy, StallTimeout: o.StallTimeout})
 				if err != nil {
 					return nil, fmt.Errorf("pulling image %q for container %q: %w", c.Image, c.Name, err)
 				}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"time"
 
 	"github.com/podbox/podbox/image"
 	"github.com/urfave/cli/v2"
@@ -24,14 +25,29 @@ func pullFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image IDs"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS and verify certificates (default: true, except for registries on loopback)"},
+		stallTimeoutFlag(),
 	}
+}
+
+// stallTimeoutFlag is --stall-timeout, of pull and up.
+func stallTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "stall-timeout", Value: image.DefaultStallTimeout, EnvVars: []string{"PODBOX_PULL_STALL_TIMEOUT"},
+		Usage: "give up on a registry that sends nothing for `DURATION` while pulling (0: wait forever)"}
+}
+
+// stallTimeout is --stall-timeout as image.PullOptions wants it.
+func stallTimeout(c *cli.Context) time.Duration {
+	if d := c.Duration("stall-timeout"); d > 0 {
+		return d
+	}
+	return -1
 }
 
 func pullAction(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return errors.New("pull: name at least one image")
 	}
-	o := image.PullOptions{Out: c.App.ErrWriter, Quiet: c.Bool("quiet")}
+	o := image.PullOptions{Out: c.App.ErrWriter, Quiet: c.Bool("quiet"), StallTimeout: stallTimeout(c)}
 	if c.IsSet("tls-verify") {
 		v := c.Bool("tls-verify")
 		o.TLSVerify = &v

@@ -10,6 +10,7 @@ import (
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/sandbox"
 	"github.com/podbox/podbox/sandbox/userns"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -58,7 +59,14 @@ func systemResetAction(c *cli.Context) error {
 		// As Podman's system reset: pods go first, the way down removes them,
 		// so that none is left running on a wiped store.
 		if err := sandbox.Down(c.Context, sandbox.DownOptions{All: true, Store: storeOptions(c), Out: c.App.ErrWriter}); err != nil {
-			return fmt.Errorf("system reset: removing pods: %w", err)
+			// On a full disk the pods are stopped but their storage
+			// containers cannot be removed: the reset removes the whole
+			// store, which needs no space (issue 9).
+			var full *image.NoSpaceError
+			if !errors.As(err, &full) {
+				return fmt.Errorf("system reset: removing pods: %w", err)
+			}
+			logrus.Warnf("system reset: %v; removing the whole store instead", err)
 		}
 		return image.Reset(storeOptions(c))
 	})

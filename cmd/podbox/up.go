@@ -14,6 +14,7 @@ func upCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods; - for standard input)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the containers have started, printing the pod names"},
+			stallTimeoutFlag(),
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
 		Action: func(c *cli.Context) error {
@@ -28,6 +29,7 @@ func upCommand() *cli.Command {
 					Store:        storeOptions(c),
 					LogLevel:     c.String("log-level"),
 					PortDriver:   c.String("port-driver"),
+					StallTimeout: stallTimeout(c),
 					Out:          c.App.Writer,
 					Err:          c.App.ErrWriter,
 				})

@@ -77,6 +77,10 @@ func main() {
 		stallServe(os.Args[2]) // see stall.go
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stallreg" {
+		stallRegMain(os.Args[2:]) // see stallreg.go
+		return
+	}
 	registry := flag.String("registry", "", "registry `HOST:PORT` to push to over plain HTTP (empty: no push)")
 	out := flag.String("out", "", "`DIR` to write the archives and images.json to (empty: none)")
 	busybox := flag.String("busybox", "/usr/bin/busybox", "static busybox binary to put in the images")
