@@ -3,8 +3,10 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"text/tabwriter"
@@ -53,13 +55,23 @@ func probePod(name string) podProbe {
 	return st
 }
 
-// podNames lists the pods that have a runtime or data directory.
-func podNames() []string {
+// podNames lists the pods: those registered in the data directory (whatever
+// runtime directory they run from) and those with a directory in the
+// current runtime directory. It checks the directories first
+// (checkPodsDirs): one podbox cannot read is an error, not an empty list.
+// Entries that are not valid pod names are not pods (.lock, a stray file).
+func podNames() ([]string, error) {
+	if err := checkPodsDirs(); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, dir := range []string{podsRunDir(), podsDataDir()} {
-		ents, _ := os.ReadDir(dir)
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("listing pods: %w", err)
+		}
 		for _, e := range ents {
-			if e.IsDir() {
+			if e.IsDir() && ValidatePodName(e.Name()) == nil {
 				seen[e.Name()] = true
 			}
 		}
@@ -69,7 +81,7 @@ func podNames() []string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return names
+	return names, nil
 }
 
 // ListOptions say how to list pods.
@@ -82,8 +94,12 @@ type ListOptions struct {
 // List prints the pods: NAME STATUS READY RESTARTS AGE. A pod whose process
 // died is listed with status Gone until `podbox down` cleans it.
 func List(ctx context.Context, o ListOptions) error {
+	names, err := podNames()
+	if err != nil {
+		return err
+	}
 	var pods []*corev1.Pod
-	for _, n := range podNames() {
+	for _, n := range names {
 		st := probePod(n)
 		p := st.pod
 		if p == nil {
