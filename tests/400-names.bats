@@ -82,15 +82,9 @@ pod_status_is() {
 }
 
 @test "names: a pod name of 253 characters runs; ps, logs, exec, get and down work" {
-    local base name
-    base=$(safename)
-    # Three 63-character labels, then the rest: 253 characters in all.
-    name=$base$(printf 'a%.0s' $(seq $((63 - ${#base}))))
-    name=$name.$(printf 'b%.0s' {1..63}).$(printf 'c%.0s' {1..63}).$(printf 'd%.0s' {1..61})
+    local name
+    name=$(long_name)
     assert "${#name}" == 253
-    echo "$name" >>"$BATS_TEST_TMPDIR/.podnames"
-    echo "$name" >>"$BATS_SUITE_TMPDIR/podnames"
-
     run_podbox up -d -f "$(render paths-volume.yaml "$name")"
     wait_for 20 pod_status_is "$name" Running
     wait_for 10 grep -q ready "$XDG_DATA_HOME/podbox/pods/$name/logs/keeper.log"
@@ -105,7 +99,45 @@ pod_status_is() {
     run_podbox down "$name"
     assert "$output" == "$name"
     run_podbox ps
-    assert "$output" !~ "$base"
+    assert "$output" !~ "${name:0:40}"
+}
+
+# long_name: a valid pod name of 253 characters (three 63-character labels
+# and one of 61), starting with a safename, taken down at teardown.
+long_name() {
+    local base name
+    base=$(safename)
+    name=$base$(printf 'a%.0s' $(seq $((63 - ${#base}))))
+    name=$name.$(printf 'b%.0s' {1..63}).$(printf 'c%.0s' {1..63}).$(printf 'd%.0s' {1..61})
+    echo "$name" >>"$BATS_TEST_TMPDIR/.podnames"
+    echo "$name" >>"$BATS_SUITE_TMPDIR/podnames"
+    echo "$name"
+}
+
+# free_port: a TCP port nobody listens on, on 127.0.0.1.
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 20000))
+        if ! ss -Htln "sport = :$port" | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free port"
+}
+
+@test "names: a pod of 253 characters serves its hostPort with either port driver" {
+    local name port driver
+    for driver in builtin slirp4netns; do
+        name=$(long_name)
+        port=$(free_port)
+        run_podbox up -d --port-driver "$driver" -f "$(render paths-port.yaml "$name" "$port")"
+        wait_for 20 curl -sf --max-time 2 "http://127.0.0.1:$port/"
+        run curl -sf --max-time 2 "http://127.0.0.1:$port/"
+        assert "$output" == "served" "$driver"
+        run_podbox down "$name"
+    done
 }
 
 @test "dirs: a runtime directory others may write to, or a link, is refused, naming it" {

@@ -57,11 +57,12 @@ assert_nothing_left() {
     scratch_home
     sleep 600 3>&- &
     local victim=$!
-    defer_teardown kill "$victim"
+    defer_teardown _stop_pid "$victim"
     # A fake pod whose pid file names the victim, with its real start time.
     local start fake=t$BATS_SUITE_TEST_NUMBER-planted
     start=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$victim/stat")
-    mkdir -p -m 0700 "$XDG_RUNTIME_DIR/podbox/pods/$fake"
+    mkdir -p "$XDG_RUNTIME_DIR/podbox/pods/$fake"
+    chmod 0700 "$XDG_RUNTIME_DIR/podbox" "$XDG_RUNTIME_DIR/podbox/pods" "$XDG_RUNTIME_DIR/podbox/pods/$fake"
     echo "$victim $start" >"$XDG_RUNTIME_DIR/podbox/pods/$fake/pid"
     run_podbox ps
     assert "$output" =~ "$fake +Gone" "the fake pod is not taken for a live one"
@@ -72,6 +73,7 @@ assert_nothing_left() {
     kill "$victim"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "orphans: a pod killed under a foreground up leaves nothing; rmi works" {
     scratch_home
     local pod pid
