@@ -29,8 +29,8 @@ func (e *DirError) Unwrap() error { return e.Err }
 // CheckDir checks a directory of podbox's own (its runtime or data
 // directory, or one below them) that may not exist yet: if it exists it
 // must be a real directory (not a symbolic link), owned by this process's
-// user, and writable by nobody else. An own directory that others may read
-// or search is made 0700. A directory podbox cannot look at is a
+// user, and writable by nobody else. An own podbox… or pods directory that
+// others may read or search is made 0700. A directory podbox cannot look at is a
 // permission error naming it.
 //
 // Inside podbox's user namespace the user is uid 0 and other users' files
@@ -68,7 +68,9 @@ func CheckDir(path string) error {
 		return &DirError{Path: path, Problem: fmt.Sprintf("is writable by group or others (mode %04o): someone else may have put files in it", perm),
 			Fix: "check its contents, then chmod 0700 " + path + " (or remove it)"}
 	}
-	if perm&0o077 != 0 {
+	// Only podbox's own directories are tightened (podbox…, pods, a pod's):
+	// never a directory a caller passed by mistake, such as /.
+	if base := filepath.Base(path); perm&0o077 != 0 && path != "/" && (strings.HasPrefix(base, "podbox") || base == "pods") {
 		if err := os.Chmod(path, perm&0o700); err != nil {
 			return fmt.Errorf("making %s private: %w", path, err)
 		}
