@@ -3,11 +3,13 @@ package sandbox
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/podbox/podbox/image"
+	"golang.org/x/sys/unix"
 )
 
 func TestValidatePodName(t *testing.T) {
@@ -163,4 +165,42 @@ func TestCheckPodsDirs(t *testing.T) {
 		t.Fatalf("checkPodsDirs = %v, want a DirError for %s", err, podsDataDir())
 	}
 	_ = dir
+}
+
+func TestSignalOnlyThePod(t *testing.T) {
+	start := func(argv0 string) (*exec.Cmd, podProcess) {
+		cmd := exec.Command("cat")
+		cmd.Args = []string{argv0}
+		if _, err := cmd.StdinPipe(); err != nil { // cat waits on it
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd, podProcess{PID: cmd.Process.Pid, Start: procStart(cmd.Process.Pid)}
+	}
+	// Another process of the user, named in a pod's pid file.
+	_, other := start("cat")
+	other.name = "web"
+	if other.alive() || other.signal(unix.SIGKILL) {
+		t.Fatal("a process that is not the pod's was taken for it")
+	}
+	// The pod's PID 1, but a stale start time: a reused pid.
+	pod, pp := start(podArgv0("web"))
+	pp.name = "web"
+	stale := pp
+	stale.Start = "1"
+	if stale.alive() || stale.signal(unix.SIGKILL) {
+		t.Fatal("a pid file with another start time was taken for the pod")
+	}
+	if !pp.alive() {
+		t.Fatal("the pod's process is not alive")
+	}
+	if !pp.signal(unix.SIGKILL) {
+		t.Fatal("the pod's process was not signalled")
+	}
+	if err := pod.Wait(); err == nil {
+		t.Fatal("the pod's process was not killed")
+	}
 }
