@@ -9,9 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/podbox/podbox/image"
+	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -84,11 +87,35 @@ func podNames() ([]string, error) {
 	return names, nil
 }
 
+// leftoverPods returns the pods that have storage containers but are not
+// in known.
+func leftoverPods(so image.StoreOptions, known []string) []string {
+	cs, err := image.ContainerList(so)
+	if err != nil {
+		logrus.Debugf("listing storage containers: %v", err)
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, n := range known {
+		seen[n] = true
+	}
+	var out []string
+	for _, c := range cs {
+		owner, ok := strings.CutPrefix(c.Metadata, podArgv0(""))
+		if ok && !seen[owner] && ValidatePodName(owner) == nil {
+			seen[owner] = true
+			out = append(out, owner)
+		}
+	}
+	return out
+}
+
 // ListOptions say how to list pods.
 type ListOptions struct {
-	Containers bool      // one row per container instead of per pod
-	Format     string    // "" (a table) or "json" (a v1.PodList)
-	Out        io.Writer // required
+	Containers bool               // one row per container instead of per pod
+	Format     string             // "" (a table) or "json" (a v1.PodList)
+	Store      image.StoreOptions // the image store, for storage containers left by pods that are gone
+	Out        io.Writer          // required
 }
 
 // List prints the pods: NAME STATUS READY RESTARTS AGE. A pod whose process
@@ -116,6 +143,13 @@ func List(ctx context.Context, o ListOptions) error {
 		}
 		pods = append(pods, p)
 	}
+	// Storage containers of a pod that has no directory left are listed
+	// as that pod, Gone: nothing podbox made is invisible.
+	for _, n := range leftoverPods(o.Store, names) {
+		pods = append(pods, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Status: corev1.PodStatus{Phase: corev1.PodUnknown,
+			Reason: "Gone", Message: "only storage containers are left of it; podbox down " + n + " removes them"}})
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	if o.Format == "json" {
 		list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
 		for _, p := range pods {

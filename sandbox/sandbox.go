@@ -90,7 +90,9 @@
 //     for a dead one, and never removes the data of a pod whose process
 //     lives (it also looks for the process by its command line).
 //   - Nothing is invisible: storage containers carry their pod's name in
-//     their metadata; those of a pod that is gone are removed by `down
+//     their metadata; `ps` lists a pod of which only they are left as Gone
+//     (it reads the store's container list without opening the store, as
+//     it runs outside the user namespace); they are removed by `down
 //     NAME`, `down --all` and every `up` (which has the store open
 //     anyway), and a foreground `up` removes what its pod left if the
 //     pod's process is killed.

@@ -107,6 +107,9 @@ assert_nothing_left() {
     rm -rf "$XDG_RUNTIME_DIR/podbox/pods/$pod" "$XDG_DATA_HOME/podbox/pods/$pod"
     rm -rf "$XDG_RUNTIME_DIR/podbox/pods/$pod2" "$XDG_DATA_HOME/podbox/pods/$pod2"
     assert "$(storage_containers | sort)" == "$(printf '%s\n' "$pod-keeper" "$pod2-sleeper" | sort)"
+    run_podbox ps
+    assert "$output" =~ "$pod +Gone" "ps shows what is left of the pod"
+    assert "$output" =~ "$pod2 +Gone"
     run_podbox down "$pod"
     assert "$output" == "$pod" "down NAME removes what is left of the pod"
     assert "$(storage_containers)" == "$pod2-sleeper"
