@@ -88,6 +88,9 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	for _, t := range targets {
 		if err := <-t.done; err != nil {
+			if !strict && errors.Is(err, ErrPodRunning) {
+				continue // started by another podbox while we looked
+			}
 			errs = append(errs, fmt.Errorf("removing pod %q: %w", t.name, err))
 			continue
 		}
@@ -184,10 +187,10 @@ func collectGarbage(so image.StoreOptions) error {
 		return err
 	}
 	for _, n := range names {
-		st := probePod(n)
-		if st.alive || podProcessRunning(n) {
+		if podAlive(n) { // without asking it over its socket, under the lock
 			continue
 		}
+		st := probePod(n)
 		logrus.Infof("pod %q: its process is gone; removing what it left", n)
 		if err := cleanupDead(n, st, so); err != nil {
 			logrus.Warnf("cleaning up pod %q: %v", n, err)

@@ -40,18 +40,18 @@ func containerID(pod, ctr string) string {
 func containerMetadata(pod string) string { return podArgv0(pod) }
 
 // cleanupIfDead removes what pod name left, under lockPods, unless its
-// process (or a new pod of the same name) is alive.
+// process (or a new pod of the same name, started meanwhile) is alive:
+// then it removes nothing and returns ErrPodRunning.
 func cleanupIfDead(name string, so image.StoreOptions) error {
 	unlock, err := lockPods()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st := probePod(name)
-	if st.alive || podProcessRunning(name) {
-		return nil
+	if podAlive(name) {
+		return fmt.Errorf("%w: it was started again meanwhile", ErrPodRunning)
 	}
-	return cleanupDead(name, st, so)
+	return cleanupDead(name, probePod(name), so)
 }
 
 // podProcessRunning reports whether any live process of the user is the

@@ -185,9 +185,10 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	if err := image.MkdirOwn(image.RunDir(), podsRunDir()); err != nil {
 		return nil, err
 	}
-	if st := probePod(pod.Name); st.alive || podProcessRunning(pod.Name) {
+	if podAlive(pod.Name) {
 		return nil, fmt.Errorf("%w: %s", ErrPodRunning, PodDirs(pod.Name).Run)
-	} else if st.exists {
+	}
+	if st := probePod(pod.Name); st.exists {
 		if err := cleanupDead(pod.Name, st, o.Store); err != nil {
 			return nil, err
 		}
@@ -365,7 +366,7 @@ func (h *podHandle) stopAndWait() {
 // cleanup removes what the pod left if it died without removing it itself
 // (it was killed): directories and storage containers.
 func (h *podHandle) cleanup() {
-	if err := cleanupIfDead(h.name, h.store); err != nil {
+	if err := cleanupIfDead(h.name, h.store); err != nil && !errors.Is(err, ErrPodRunning) {
 		logrus.Warnf("pod %q: cleaning up: %v", h.name, err)
 	}
 }
