@@ -107,7 +107,7 @@ func Down(ctx context.Context, o DownOptions) error {
 func downOne(ctx context.Context, name string, st podProbe, so image.StoreOptions) error {
 	dirs := PodDirs(name)
 	if st.alive {
-		pp, _ := readPidFile(dirs.pidFile())
+		pp, _ := livePodProcess(name)
 		grace := 30 * time.Second
 		if st.spec != nil && st.spec.Spec.TerminationGracePeriodSeconds != nil {
 			grace = time.Duration(*st.spec.Spec.TerminationGracePeriodSeconds) * time.Second

@@ -211,8 +211,7 @@ func livePodSocket(name string) (string, error) {
 	if errRun != nil && errData != nil {
 		return "", fmt.Errorf("pod %q: %w", name, ErrPodNotFound)
 	}
-	pp, err := readPidFile(dirs.pidFile())
-	if err != nil || !pp.alive() {
+	if _, ok := livePodProcess(name); !ok {
 		return "", fmt.Errorf("pod %q is gone: its process died (podbox down %s removes what is left)", name, name)
 	}
 	return dirs.ctlSock(), nil

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
@@ -54,33 +53,40 @@ func cleanupIfDead(name string, so image.StoreOptions) error {
 	return cleanupDead(name, probePod(name), so)
 }
 
-// podProcessRunning reports whether any live process of the user is the
-// PID 1 of pod name (its command line is podArgv0), whatever its pid file
-// says: garbage collection never removes the data of a live pod.
-func podProcessRunning(name string) bool {
+// findPodProcess finds pod name's PID 1 by its command line (podArgv0)
+// among the user's live processes, whatever its pid file says (being
+// written, lost, damaged): garbage collection never removes the data of a
+// live pod, and `down` can still stop it.
+func findPodProcess(name string) (podProcess, bool) {
 	want := podArgv0(name) + "\x00"
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return false
+		return podProcess{}, false
 	}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || string(b) != want {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err != nil || string(b) != want {
 			continue
 		}
-		fi, err := os.Stat("/proc/" + e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == os.Geteuid() && procState(pid) != "Z" {
-			return true
+		p := podProcess{PID: pid, Start: procStart(pid), name: name}
+		if p.isPod() && procState(pid) != "Z" {
+			return p, true
 		}
 	}
-	return false
+	return podProcess{}, false
+}
+
+// livePodProcess returns pod name's PID 1 if it lives: the process its
+// pid file names, proved (podProcess.isPod), else the one findPodProcess
+// finds.
+func livePodProcess(name string) (podProcess, bool) {
+	if pp, err := readPidFile(PodDirs(name).pidFile()); err == nil && pp.alive() {
+		return pp, true
+	}
+	return findPodProcess(name)
 }
 
 // removeOrphanContainers removes, under lockPods, the storage containers
@@ -100,11 +106,10 @@ func removeOrphanContainers(so image.StoreOptions, pod string) (int, error) {
 	return removeContainersOf(store, pod, podAlive)
 }
 
-// podAlive reports whether pod name's process lives, by its pid file or by
-// its command line.
+// podAlive reports whether pod name's process lives (livePodProcess).
 func podAlive(name string) bool {
-	pp, err := readPidFile(PodDirs(name).pidFile())
-	return (err == nil && pp.alive()) || podProcessRunning(name)
+	_, ok := livePodProcess(name)
+	return ok
 }
 
 // removeContainersOf removes the storage containers marked for pod (every

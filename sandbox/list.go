@@ -45,8 +45,7 @@ func probePod(name string) podProbe {
 			st.spec = &p
 		}
 	}
-	pp, err := readPidFile(dirs.pidFile())
-	if err != nil || !pp.alive() {
+	if _, ok := livePodProcess(name); !ok {
 		return st
 	}
 	st.alive = true

@@ -88,7 +88,9 @@
 //     and by whoever removes a pod it found dead, after probing it again
 //     under the lock. So garbage collection never takes a pod being born
 //     for a dead one, and never removes the data of a pod whose process
-//     lives (it also looks for the process by its command line).
+//     lives: a pod whose pid file is missing or damaged is found by its
+//     command line among the user's processes (livePodProcess), and is
+//     listed, stopped and kept like any other.
 //   - Nothing is invisible: storage containers carry their pod's name in
 //     their metadata; `ps` lists a pod of which only they are left as Gone
 //     (it reads the store's container list without opening the store, as

@@ -118,6 +118,26 @@ assert_nothing_left() {
     run_podbox rmi "$BUSYBOX"
 }
 
+@test "orphans: a live pod whose pid file is empty (being written) is not taken for dead" {
+    scratch_home
+    local pod other file
+    pod=$(safename)
+    other=$(safename)
+    run_podbox up -d -f "$(render paths-volume.yaml "$pod")"
+    wait_for 20 pod_status_is "$pod" Running
+    file=$XDG_DATA_HOME/podbox/pods/$pod/volumes/scratch/file
+    wait_for 10 test -s "$file"
+    # What another podbox sees while the pid file is being written.
+    : >"$XDG_RUNTIME_DIR/podbox/pods/$pod/pid"
+    # This up collects garbage first.
+    run_podbox up -d -f "$(render sleeper.yaml "$other")"
+    assert "$(cat "$file")" == "kept" "the live pod's emptyDir is intact"
+    run_podbox ps
+    assert "$output" =~ "$pod +Running" "the pod is still listed as running"
+    run_podbox down --all
+    assert_nothing_left "$pod" "$other"
+}
+
 @test "orphans: pods started at once are all listed, and down --all leaves nothing" {
     scratch_home
     local -a pods=() pids=()
