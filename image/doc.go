@@ -9,7 +9,22 @@
 // Decisions:
 //
 //   - The store lives at $XDG_DATA_HOME/podbox/storage, its runroot at
-//     $XDG_RUNTIME_DIR/podbox/storage. It is opened only inside podbox's user
+//     RunDir/storage. RunDir is $XDG_RUNTIME_DIR/podbox; without
+//     XDG_RUNTIME_DIR, /run/user/UID/podbox if systemd made that directory
+//     for the user (owned by the user, mode 0700: a shell from su or cron
+//     then sees the pods of the login shell), else /tmp/podbox-UID as
+//     Podman does.
+//   - Every runtime and data directory podbox uses is the user's own
+//     (dirs.go): podbox makes them 0700; an existing one that is a symbolic
+//     link, another user's, or writable by group or others is refused with
+//     an error naming it and a hint (others may have planted files in it:
+//     a fake pod whose pid file names one of the user's processes), as is
+//     a top directory whose parent others may write to without the sticky
+//     bit. An own directory that others may only read is made 0700
+//     silently: nothing can have been planted. Ownership is compared with
+//     this process's euid, which holds both outside and inside the user
+//     namespace (where the user is 0 and other users show as the overflow
+//     uid). It is opened only inside podbox's user
 //     namespace (sandbox/userns), with the mapping pods use, so a layer file
 //     owned by uid 33 is owned by subuid+32 on disk for every pod alike, and
 //     only a process in that namespace can delete it (rmi, Reset).

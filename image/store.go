@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/podbox/podbox/sandbox/userns"
 	"github.com/sirupsen/logrus"
@@ -49,13 +50,24 @@ func DataDir() string {
 	return filepath.Join(home, ".local", "share", "podbox")
 }
 
-// RunDir is podbox's runtime directory, $XDG_RUNTIME_DIR/podbox; without
-// XDG_RUNTIME_DIR, /tmp/podbox-UID as Podman does.
+// RunDir is podbox's runtime directory: $XDG_RUNTIME_DIR/podbox; without
+// XDG_RUNTIME_DIR, /run/user/UID/podbox when systemd made /run/user/UID for
+// the user (owned by the user, mode 0700), so that a shell started by su or
+// cron sees the pods of the login shell; else /tmp/podbox-UID, as Podman
+// does. Whichever it is, CheckRoot must accept it before use.
 func RunDir() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "podbox")
 	}
 	m, _ := userns.Lookup()
+	sys := fmt.Sprintf("/run/user/%d", m.UID)
+	if fi, err := os.Lstat(sys); err == nil && fi.IsDir() && fi.Mode().Perm() == 0o700 {
+		// Inside podbox's user namespace the user is uid 0: compare with
+		// this process's own euid.
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == os.Geteuid() {
+			return filepath.Join(sys, "podbox")
+		}
+	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("podbox-%d", m.UID))
 }
 
@@ -87,6 +99,9 @@ func (o StoreOptions) withDefaults() StoreOptions {
 func OpenStore(opts StoreOptions) (*Store, error) {
 	if !userns.Inside() {
 		return nil, ErrNotInUserNS
+	}
+	if err := EnsureDirs(); err != nil {
+		return nil, err
 	}
 	cfg, err := LoadConfig()
 	if err != nil {

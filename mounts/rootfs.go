@@ -9,15 +9,16 @@ import (
 
 // MountRootfs creates the go.podman.io/storage container name on image
 // imageID, removing a stale container of that name first (left by a pod
-// that died), and mounts it; it returns the rootfs path. It runs inside the
+// that died), and mounts it; it returns the rootfs path. metadata is stored
+// with the container (podbox marks whose pod it is). It runs inside the
 // pod's user and mount namespaces, so the mount is the pod's alone.
-func MountRootfs(store storage.Store, name, imageID string) (string, error) {
+func MountRootfs(store storage.Store, name, imageID, metadata string) (string, error) {
 	if _, err := store.Container(name); err == nil {
 		if err := RemoveRootfs(store, name); err != nil {
 			return "", fmt.Errorf("removing stale container %q: %w", name, err)
 		}
 	}
-	c, err := store.CreateContainer("", []string{name}, imageID, "", "", nil)
+	c, err := store.CreateContainer("", []string{name}, imageID, "", metadata, nil)
 	if err != nil {
 		return "", fmt.Errorf("creating rootfs %q from image %s: %w", name, shortID(imageID), err)
 	}

@@ -53,7 +53,7 @@ func TestRootfsInside(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rootfs, err := MountRootfs(store, "web-app", img.ID)
+	rootfs, err := MountRootfs(store, "web-app", img.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestRootfsInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second MountRootfs of the same name replaces the stale container.
-	rootfs2, err := MountRootfs(store, "web-app", img.ID)
+	rootfs2, err := MountRootfs(store, "web-app", img.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}

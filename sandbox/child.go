@@ -229,7 +229,7 @@ func (p *podProc) setup() error {
 	}
 	for i, c := range all {
 		init := i < len(pod.Spec.InitContainers)
-		ctr := &container{p: p, spec: c, init: init, sidecar: init && isSidecar(c), id: pod.Name + "-" + c.Name}
+		ctr := &container{p: p, spec: c, init: init, sidecar: init && isSidecar(c), id: containerID(pod.Name, c.Name)}
 		if err := ctr.prepare(); err != nil {
 			return fmt.Errorf("preparing container %q: %w", c.Name, err)
 		}
@@ -273,7 +273,7 @@ func (p *podProc) teardown() {
 		if keepRun && d == p.w.Dirs.Run {
 			continue
 		}
-		if err := os.RemoveAll(d); err != nil {
+		if err := removePodDir(d); err != nil {
 			logrus.Warnf("[podbox:pod] removing %s: %v", d, err)
 		}
 	}

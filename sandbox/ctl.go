@@ -52,9 +52,19 @@ func statusFile(sock string) string { return filepath.Join(filepath.Dir(sock), "
 
 func serveCtl(sock string, pod podStatus) (*ctlServer, error) {
 	_ = os.Remove(sock)
-	ln, err := net.Listen("unix", sock)
+	short, done, err := sockPath(sock)
 	if err != nil {
 		return nil, err
+	}
+	ln, err := net.Listen("unix", short)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	if short != sock {
+		// The name it was bound by is gone with the descriptor; the
+		// socket goes with the pod's directory.
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /pod", func(w http.ResponseWriter, r *http.Request) {
@@ -123,8 +133,13 @@ func newCtlClient(sock string) *ctlClient {
 	return &ctlClient{c: &http.Client{
 		Timeout: 5 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			short, done, err := sockPath(sock)
+			if err != nil {
+				return nil, err
+			}
+			defer done()
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return d.DialContext(ctx, "unix", short)
 		}},
 	}}
 }

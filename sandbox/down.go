@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/podbox/podbox/image"
@@ -14,6 +13,7 @@ import (
 	"github.com/podbox/podbox/sandbox/manifest"
 	"github.com/podbox/podbox/sandbox/userns"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // DownOptions say which pods to remove.
@@ -33,6 +33,14 @@ func Down(ctx context.Context, o DownOptions) error {
 	if !userns.Inside() {
 		return ErrNotInUserNS
 	}
+	for _, n := range o.Names {
+		if err := ValidatePodName(n); err != nil {
+			return err
+		}
+	}
+	if err := checkPodsDirs(); err != nil {
+		return err
+	}
 	names := o.Names
 	strict := true // a named pod that does not exist is an error
 	if o.ManifestPath != "" {
@@ -46,7 +54,10 @@ func Down(ctx context.Context, o DownOptions) error {
 		strict = false
 	}
 	if o.All {
-		names = podNames()
+		var err error
+		if names, err = podNames(); err != nil {
+			return err
+		}
 		strict = false
 	}
 	// Ask every pod to stop first, then wait: their grace periods overlap.
@@ -60,7 +71,13 @@ func Down(ctx context.Context, o DownOptions) error {
 	for _, n := range names {
 		st := probePod(n)
 		if !st.exists {
-			if strict {
+			// What a pod killed at the wrong moment may leave: storage
+			// containers, and nothing else.
+			if removed, err := removeOrphanContainers(o.Store, n); err != nil {
+				errs = append(errs, fmt.Errorf("removing pod %q: %w", n, err))
+			} else if removed > 0 {
+				fmt.Fprintln(o.Out, n)
+			} else if strict {
 				errs = append(errs, fmt.Errorf("pod %q: %w", n, ErrPodNotFound))
 			}
 			continue
@@ -71,10 +88,18 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	for _, t := range targets {
 		if err := <-t.done; err != nil {
+			if !strict && errors.Is(err, ErrPodRunning) {
+				continue // started by another podbox while we looked
+			}
 			errs = append(errs, fmt.Errorf("removing pod %q: %w", t.name, err))
 			continue
 		}
 		fmt.Fprintln(o.Out, t.name)
+	}
+	if o.All {
+		if _, err := removeOrphanContainers(o.Store, ""); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -82,7 +107,7 @@ func Down(ctx context.Context, o DownOptions) error {
 func downOne(ctx context.Context, name string, st podProbe, so image.StoreOptions) error {
 	dirs := PodDirs(name)
 	if st.alive {
-		pp, _ := readPidFile(dirs.pidFile())
+		pp, _ := livePodProcess(name)
 		grace := 30 * time.Second
 		if st.spec != nil && st.spec.Spec.TerminationGracePeriodSeconds != nil {
 			grace = time.Duration(*st.spec.Spec.TerminationGracePeriodSeconds) * time.Second
@@ -91,13 +116,13 @@ func downOne(ctx context.Context, name string, st podProbe, so image.StoreOption
 			// The process lives but does not answer: PID 1 takes the
 			// pod's processes with it.
 			logrus.Warnf("pod %q: %v: killing its process %d", name, err, pp.PID)
-			_ = syscall.Kill(pp.PID, syscall.SIGKILL)
+			pp.signal(unix.SIGKILL)
 		}
 		deadline := time.Now().Add(grace + 15*time.Second)
 		for pp.alive() {
 			if time.Now().After(deadline) {
 				logrus.Warnf("pod %q did not stop in %s: killing its process %d", name, grace+15*time.Second, pp.PID)
-				_ = syscall.Kill(pp.PID, syscall.SIGKILL)
+				pp.signal(unix.SIGKILL)
 				deadline = time.Now().Add(time.Hour)
 			}
 			select {
@@ -107,12 +132,12 @@ func downOne(ctx context.Context, name string, st podProbe, so image.StoreOption
 			}
 		}
 	}
-	return cleanupDead(name, st, so)
+	return cleanupIfDead(name, so)
 }
 
 // cleanupDead removes what a pod whose process is gone left behind: its
 // storage containers (the mounts died with its mount namespace), runtime
-// state, volumes and logs.
+// state, volumes and logs. The caller holds lockPods.
 func cleanupDead(name string, st podProbe, so image.StoreOptions) error {
 	dirs := PodDirs(name)
 	_, errRun := os.Stat(dirs.Run)
@@ -122,50 +147,63 @@ func cleanupDead(name string, st podProbe, so image.StoreOptions) error {
 	}
 	// Volumes and logs first: on a full disk they may be what frees it.
 	var errs []error
-	if err := os.RemoveAll(dirs.Data); err != nil {
+	if err := removePodDir(dirs.Data); err != nil {
 		errs = append(errs, err)
 	}
-	if st.spec != nil {
-		store, err := image.OpenStore(so)
-		if err != nil {
-			errs = append(errs, err)
-		} else {
+	store, err := image.OpenStore(so)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		if st.spec != nil {
 			for _, c := range allContainers(st.spec) {
 				// A failed removal is an error (issue 9): the pod's runtime
 				// directory then stays, so that ps shows it and the next
 				// down tries again.
-				err := store.Removing(func() error { return mounts.RemoveRootfs(store.Storage(), name+"-"+c.Name) })
+				id := containerID(name, c.Name)
+				err := store.Removing(func() error { return mounts.RemoveRootfs(store.Storage(), id) })
 				if err != nil {
 					errs = append(errs, fmt.Errorf("removing the root file system of container %q: %w", c.Name, err))
 				}
 			}
-			store.Shutdown()
 		}
+		if _, err := removeContainersOf(store, name, nil); err != nil {
+			errs = append(errs, err)
+		}
+		store.Shutdown()
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	return os.RemoveAll(dirs.Run)
+	return removePodDir(dirs.Run)
 }
 
 // collectGarbage cleans up the pods whose process died, as DESIGN.md asks
-// of every start; a pod being started right now (no pid file yet, a young
-// directory) is left alone.
-func collectGarbage(so image.StoreOptions) {
-	for _, n := range podNames() {
-		dirs := PodDirs(n)
-		st := probePod(n)
-		if st.alive {
+// of every start. It holds lockPods, which every pod's creation holds
+// until its pid file is written: so a pod without a live process here is
+// dead, never one being born. It fails only if podbox's directories
+// cannot be used (checkPodsDirs).
+func collectGarbage(so image.StoreOptions) error {
+	if err := checkPodsDirs(); err != nil {
+		return err
+	}
+	unlock, err := lockPods()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	names, err := podNames()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if podAlive(n) { // without asking it over its socket, under the lock
 			continue
 		}
-		if _, err := os.Stat(dirs.pidFile()); err != nil {
-			if fi, err := os.Stat(dirs.Run); err == nil && time.Since(fi.ModTime()) < time.Minute {
-				continue
-			}
-		}
+		st := probePod(n)
 		logrus.Infof("pod %q: its process is gone; removing what it left", n)
 		if err := cleanupDead(n, st, so); err != nil {
 			logrus.Warnf("cleaning up pod %q: %v", n, err)
 		}
 	}
+	return nil
 }

@@ -98,7 +98,12 @@ func Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+	short, done, err := sockPath(sock)
+	if err != nil {
+		return 0, fmt.Errorf("pod %q: %w", o.Pod, err)
+	}
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: short, Net: "unix"})
+	done()
 	if err != nil {
 		return 0, fmt.Errorf("pod %q: %w: %w", o.Pod, errCtlDead, err)
 	}
@@ -194,14 +199,19 @@ func Exec(ctx context.Context, o ExecOptions) (int, error) {
 
 // livePodSocket returns the control socket of a running pod.
 func livePodSocket(name string) (string, error) {
+	if err := ValidatePodName(name); err != nil {
+		return "", err
+	}
+	if err := checkPodsDirs(); err != nil {
+		return "", err
+	}
 	dirs := PodDirs(name)
 	_, errRun := os.Stat(dirs.Run)
 	_, errData := os.Stat(dirs.Data)
 	if errRun != nil && errData != nil {
 		return "", fmt.Errorf("pod %q: %w", name, ErrPodNotFound)
 	}
-	pp, err := readPidFile(dirs.pidFile())
-	if err != nil || !pp.alive() {
+	if _, ok := livePodProcess(name); !ok {
 		return "", fmt.Errorf("pod %q is gone: its process died (podbox down %s removes what is left)", name, name)
 	}
 	return dirs.ctlSock(), nil
@@ -416,7 +426,14 @@ func (p *podProc) runExec(uc *net.UnixConn, c *container, req execRequest) execR
 			return fail(err)
 		}
 		defer os.RemoveAll(dir)
-		o.ConsoleSocket = filepath.Join(dir, "console.sock")
+		// A long TMPDIR would not fit in sun_path: the runtime, a child
+		// of this PID 1, reaches the socket through /proc/1/fd/N then.
+		short, done, err := sockPath(filepath.Join(dir, "console.sock"))
+		if err != nil {
+			return fail(err)
+		}
+		defer done()
+		o.ConsoleSocket = short
 		if console, err = net.ListenUnix("unix", &net.UnixAddr{Name: o.ConsoleSocket, Net: "unix"}); err != nil {
 			return fail(err)
 		}

@@ -38,7 +38,11 @@ func Get(ctx context.Context, o GetOptions) error {
 		}
 		pods = append(pods, p)
 	} else {
-		for _, n := range podNames() {
+		names, err := podNames()
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
 			if p, _, err := loadPod(ctx, n, false); err == nil {
 				pods = append(pods, p)
 			}
@@ -56,6 +60,12 @@ func Get(ctx context.Context, o GetOptions) error {
 // unless it had finished, else the manifest it was started with. A pod
 // whose process is gone has the reason Gone.
 func loadPod(ctx context.Context, name string, events bool) (*corev1.Pod, []corev1.Event, error) {
+	if err := ValidatePodName(name); err != nil {
+		return nil, nil, err
+	}
+	if err := checkPodsDirs(); err != nil {
+		return nil, nil, err
+	}
 	dirs := PodDirs(name)
 	st := probePod(name)
 	if !st.exists {

@@ -3,13 +3,18 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/podbox/podbox/image"
+	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -40,8 +45,7 @@ func probePod(name string) podProbe {
 			st.spec = &p
 		}
 	}
-	pp, err := readPidFile(dirs.pidFile())
-	if err != nil || !pp.alive() {
+	if _, ok := livePodProcess(name); !ok {
 		return st
 	}
 	st.alive = true
@@ -53,13 +57,23 @@ func probePod(name string) podProbe {
 	return st
 }
 
-// podNames lists the pods that have a runtime or data directory.
-func podNames() []string {
+// podNames lists the pods: those registered in the data directory (whatever
+// runtime directory they run from) and those with a directory in the
+// current runtime directory. It checks the directories first
+// (checkPodsDirs): one podbox cannot read is an error, not an empty list.
+// Entries that are not valid pod names are not pods (.lock, a stray file).
+func podNames() ([]string, error) {
+	if err := checkPodsDirs(); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, dir := range []string{podsRunDir(), podsDataDir()} {
-		ents, _ := os.ReadDir(dir)
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("listing pods: %w", err)
+		}
 		for _, e := range ents {
-			if e.IsDir() {
+			if e.IsDir() && ValidatePodName(e.Name()) == nil {
 				seen[e.Name()] = true
 			}
 		}
@@ -69,21 +83,49 @@ func podNames() []string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return names
+	return names, nil
+}
+
+// leftoverPods returns the pods that have storage containers but are not
+// in known.
+func leftoverPods(so image.StoreOptions, known []string) []string {
+	cs, err := image.ContainerList(so)
+	if err != nil {
+		logrus.Debugf("listing storage containers: %v", err)
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, n := range known {
+		seen[n] = true
+	}
+	var out []string
+	for _, c := range cs {
+		owner, ok := strings.CutPrefix(c.Metadata, podArgv0(""))
+		if ok && !seen[owner] && ValidatePodName(owner) == nil {
+			seen[owner] = true
+			out = append(out, owner)
+		}
+	}
+	return out
 }
 
 // ListOptions say how to list pods.
 type ListOptions struct {
-	Containers bool      // one row per container instead of per pod
-	Format     string    // "" (a table) or "json" (a v1.PodList)
-	Out        io.Writer // required
+	Containers bool               // one row per container instead of per pod
+	Format     string             // "" (a table) or "json" (a v1.PodList)
+	Store      image.StoreOptions // the image store, for storage containers left by pods that are gone
+	Out        io.Writer          // required
 }
 
 // List prints the pods: NAME STATUS READY RESTARTS AGE. A pod whose process
 // died is listed with status Gone until `podbox down` cleans it.
 func List(ctx context.Context, o ListOptions) error {
+	names, err := podNames()
+	if err != nil {
+		return err
+	}
 	var pods []*corev1.Pod
-	for _, n := range podNames() {
+	for _, n := range names {
 		st := probePod(n)
 		p := st.pod
 		if p == nil {
@@ -100,6 +142,13 @@ func List(ctx context.Context, o ListOptions) error {
 		}
 		pods = append(pods, p)
 	}
+	// Storage containers of a pod that has no directory left are listed
+	// as that pod, Gone: nothing podbox made is invisible.
+	for _, n := range leftoverPods(o.Store, names) {
+		pods = append(pods, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Status: corev1.PodStatus{Phase: corev1.PodUnknown,
+			Reason: "Gone", Message: "only storage containers are left of it; podbox down " + n + " removes them"}})
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	if o.Format == "json" {
 		list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
 		for _, p := range pods {

@@ -152,6 +152,12 @@ var ErrContainerNotFound = errors.New("no such container in the pod")
 // Logs prints a pod's container logs from their CRI files. It needs no user
 // namespace: the files are the user's.
 func Logs(ctx context.Context, o LogsOptions) error {
+	if err := ValidatePodName(o.Pod); err != nil {
+		return err
+	}
+	if err := checkPodsDirs(); err != nil {
+		return err
+	}
 	dirs := PodDirs(o.Pod)
 	st := probePod(o.Pod)
 	if !st.exists {

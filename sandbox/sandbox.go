@@ -62,11 +62,51 @@
 //     the pod stops by itself if the foreground `up` dies (its pipe closes).
 //   - The pod's PID 1 runs in its own session, so a terminal's Ctrl-C reaches
 //     only `up`, which stops the pods in order.
-//   - Directories: runtime $XDG_RUNTIME_DIR/podbox/pods/<pod>/ (ctl.sock,
-//     pid, pod.json, podbox.log, bundles, etc files, runtime state); data
-//     $XDG_DATA_HOME/podbox/pods/<pod>/ (volumes/, logs/).
-//   - Runtime and storage names are <pod>-<container>; the runtime's state
-//     dir is per pod, so pods never see each other's containers.
+//   - Directories: runtime <RunDir>/pods/<pod>/ (ctl.sock, pid, pod.json,
+//     podbox.log, bundles, etc files, runtime state; RunDir is
+//     image.RunDir); data $XDG_DATA_HOME/podbox/pods/<pod>/ (volumes/,
+//     logs/, rundir). The data dir is the registry of pods: rundir records
+//     the pod's runtime dir, so a shell with another XDG_RUNTIME_DIR (su,
+//     cron) lists, stops and keeps the same pods (paths.go).
+//   - Names are never paths (paths.go): every pod name a command takes is
+//     checked as Kubernetes checks metadata.name (a DNS-1123 subdomain, at
+//     most 253 characters) before any path is made of it, and every
+//     removal of a pod's directory goes through removePodDir, which proves
+//     the directory is a direct child of one of podbox's pods directories,
+//     with no symbolic link and nothing of another user's from podbox's
+//     own directory down: one missed check is never an `rm -rf` elsewhere.
+//   - podbox's runtime and data directories must be the user's own and
+//     writable by nobody else (image.CheckDir); a directory podbox cannot
+//     read is "permission denied" naming it, never an empty list.
+//   - A pid file proves nothing: a pod's PID 1 is signalled only through a
+//     pidfd after checking its start time (as recorded), its command line
+//     (podbox-pod:<name>) and its owner (podProcess.signal), and a process
+//     that fails those checks is not the pod's: its pod is dead.
+//   - Creating a pod and collecting dead ones are exclusive among podbox
+//     processes: an flock on <data>/pods/.lock, held by `up` from the
+//     pod's directories until its pid file is written (write-then-rename),
+//     and by whoever removes a pod it found dead, after probing it again
+//     under the lock. So garbage collection never takes a pod being born
+//     for a dead one, and never removes the data of a pod whose process
+//     lives: a pod whose pid file is missing or damaged is found by its
+//     command line among the user's processes (livePodProcess), and is
+//     listed, stopped and kept like any other.
+//   - Nothing is invisible: storage containers carry their pod's name in
+//     their metadata; `ps` lists a pod of which only they are left as Gone
+//     (it reads the store's container list without opening the store, as
+//     it runs outside the user namespace); they are removed by `down
+//     NAME`, `down --all` and every `up` (which has the store open
+//     anyway), and a foreground `up` removes what its pod left if the
+//     pod's process is killed.
+//   - Runtime and storage names are <pod>-<container> (containerID), cut
+//     with a hash when longer than 128 characters (the runtime makes a
+//     directory of that name); the runtime's state dir is per pod, so pods
+//     never see each other's containers. Every valid pod name works: a
+//     unix socket path too long for sun_path (108 bytes: ctl.sock of a
+//     long name, exec's console socket, slirp4netns's API socket) is bound
+//     and reached through /proc/PID/fd/N/<name>, N an O_PATH descriptor
+//     of its directory, as Podman reaches conmon's sockets; the hostname
+//     is the name cut to 63 characters, as the kubelet does.
 //   - A storage container that cannot be removed (a full disk without the
 //     store's reserve, see package image) is an error of `down`, and the
 //     pod's runtime directory stays: the pod shows as Gone and the next

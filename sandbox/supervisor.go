@@ -45,7 +45,7 @@ type container struct {
 func (c *container) prepare() error {
 	p := c.p
 	img := p.w.Images[c.spec.Name]
-	rootfs, err := mounts.MountRootfs(p.store.Storage(), c.id, img.ID)
+	rootfs, err := mounts.MountRootfs(p.store.Storage(), c.id, img.ID, containerMetadata(p.w.Pod.Name))
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	if len(f.Pods) == 0 {
 		return 125, fmt.Errorf("%s: no Pod in the file", o.ManifestPath)
 	}
-	collectGarbage(o.Store)
+	if err := collectGarbage(o.Store); err != nil {
+		return 125, err
+	}
 	for _, pod := range f.Pods {
 		if err := mounts.CheckHostPaths(pod); err != nil {
 			return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
@@ -123,6 +125,14 @@ func ensureImages(ctx context.Context, pods []*corev1.Pod, o UpOptions) (map[str
 		return nil, err
 	}
 	defer store.Shutdown()
+	// Storage containers whose pod is gone (killed before it could remove
+	// them) are removed here, where the store is open anyway.
+	if unlock, err := lockPods(); err == nil {
+		if _, err := removeContainersOf(store, "", podAlive); err != nil {
+			logrus.Warnf("removing the storage containers of pods that are gone: %v", err)
+		}
+		unlock()
+	}
 	out := map[string]map[string]imageInfo{}
 	seen := map[string]imageInfo{} // one pull per image and policy per up
 	for _, pod := range pods {
@@ -149,6 +159,7 @@ type podHandle struct {
 	name   string
 	dirs   Dirs
 	pod    *corev1.Pod
+	store  image.StoreOptions
 	cmd    *exec.Cmd
 	toPod  *json.Encoder
 	events chan childMsg
@@ -159,28 +170,55 @@ type podHandle struct {
 // slirp4netns, hands it the work, and waits until its containers have
 // started.
 func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
-	dirs := PodDirs(pod.Name)
-	if err := os.MkdirAll(podsRunDir(), 0o700); err != nil {
+	dirs := newPodDirs(pod.Name)
+	// Until its pid file is written, the pod is created under lockPods:
+	// no garbage collection can take it for a dead one.
+	unlock, err := lockPods()
+	if err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(dirs.Run, 0o700); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("%w: %s exists", ErrPodRunning, dirs.Run)
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
 		}
+	}()
+	if err := image.MkdirOwn(image.RunDir(), podsRunDir()); err != nil {
 		return nil, err
+	}
+	if podAlive(pod.Name) {
+		return nil, fmt.Errorf("%w: %s", ErrPodRunning, PodDirs(pod.Name).Run)
+	}
+	if st := probePod(pod.Name); st.exists {
+		if err := cleanupDead(pod.Name, st, o.Store); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{dirs.Run, dirs.Data} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("%w: %s exists", ErrPodRunning, d)
+			}
+			return nil, err
+		}
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			_ = os.RemoveAll(dirs.Run)
-			_ = os.RemoveAll(dirs.Data)
+			if locked {
+				_ = dirs.remove()
+			} else {
+				_ = cleanupIfDead(pod.Name, o.Store)
+			}
 		}
 	}()
-	if err := os.MkdirAll(dirs.Data, 0o700); err != nil {
+	// The data dir is the registry of pods: it says where the runtime
+	// dir is, for commands run with another XDG_RUNTIME_DIR.
+	if err := writeFileAtomic(dirs.runRecord(), []byte(dirs.Run+"\n")); err != nil {
 		return nil, err
 	}
 	if b, err := json.Marshal(pod); err == nil {
-		_ = os.WriteFile(dirs.manifestFile(), b, 0o600)
+		_ = writeFileAtomic(dirs.manifestFile(), b)
 	}
 	logf, err := os.OpenFile(dirs.podLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -208,7 +246,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	defer exitW.Close()
 
 	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{"podbox-pod:" + pod.Name}
+	cmd.Args = []string{podArgv0(pod.Name)}
 	cmd.Env = append(os.Environ(), envPodChild+"=1")
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -228,7 +266,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 		return nil, fmt.Errorf("starting the pod's process: %w", err)
 	}
 	ports.close() // the pod holds them now
-	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, cmd: cmd, toPod: json.NewEncoder(workW),
+	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, store: o.Store, cmd: cmd, toPod: json.NewEncoder(workW),
 		events: make(chan childMsg, 8), exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
@@ -255,6 +293,8 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	if err := writePidFile(dirs.pidFile(), cmd.Process.Pid); err != nil {
 		return fail(err)
 	}
+	unlock()
+	locked = false
 	w := work{Pod: pod, Images: images[pod.Name], Dirs: dirs, Runtime: o.Runtime, Store: o.Store,
 		Foreground: !o.Detach, LogLevel: o.LogLevel, Ports: portFDs}
 	if err := h.toPod.Encode(w); err != nil {
@@ -321,9 +361,15 @@ func tail(path string) string {
 func (h *podHandle) stopAndWait() {
 	_ = h.toPod.Encode(parentMsg{Stop: true})
 	<-h.exited
-	// The pod removes its directories; a pod that died leaves them.
-	_ = os.RemoveAll(h.dirs.Run)
-	_ = os.RemoveAll(h.dirs.Data)
+	h.cleanup()
+}
+
+// cleanup removes what the pod left if it died without removing it itself
+// (it was killed): directories and storage containers.
+func (h *podHandle) cleanup() {
+	if err := cleanupIfDead(h.name, h.store); err != nil && !errors.Is(err, ErrPodRunning) {
+		logrus.Warnf("pod %q: cleaning up: %v", h.name, err)
+	}
 }
 
 // foreground streams the pods' output until they finish or ctx is done.
@@ -389,8 +435,7 @@ func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error
 			case ev.exited:
 				mux.poll()
 				remaining--
-				_ = os.RemoveAll(ev.h.dirs.Run)
-				_ = os.RemoveAll(ev.h.dirs.Data)
+				ev.h.cleanup()
 			case ev.msg.Event == "finished":
 				// Every line is in the files: print them before the
 				// pod removes them.

@@ -61,11 +61,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
+	"golang.org/x/sys/unix"
 )
 
 // AnnotationAllowHostLoopback lets a pod reach the host's 127.0.0.1 as 10.0.2.2.
@@ -158,6 +160,12 @@ func Start(o Options) (*Network, error) {
 	}
 	defer readyR.Close()
 	cmd := exec.Command(path, args(o)...)
+	if len(o.APISocket) >= maxSunPath {
+		// Too long for sun_path: slirp4netns binds it by its base name
+		// from its directory.
+		cmd.Dir = filepath.Dir(o.APISocket)
+		cmd.Args = append([]string{path}, args(Options{PID: o.PID, AllowHostLoopback: o.AllowHostLoopback, APISocket: filepath.Base(o.APISocket)})...)
+	}
 	cmd.ExtraFiles = []*os.File{readyW, o.ExitFD}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if o.LogPath != "" {
@@ -200,13 +208,31 @@ func Start(o Options) (*Network, error) {
 		return nil, err
 	}
 	if len(o.Ports) > 0 {
-		if err := addHostFwd(o.APISocket, o.Ports); err != nil {
+		if err := addHostFwdAt(o.APISocket, o.Ports); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			return nil, err
 		}
 	}
 	return &Network{Cmd: cmd}, nil
+}
+
+// maxSunPath is the size of sun_path in struct sockaddr_un, NUL included.
+const maxSunPath = 108
+
+// addHostFwdAt is addHostFwd for an API socket path of any length: a long
+// one is reached as /proc/self/fd/N/<base>, N a descriptor of its
+// directory.
+func addHostFwdAt(apiSocket string, specs []port.Spec) error {
+	if len(apiSocket) < maxSunPath {
+		return addHostFwd(apiSocket, specs)
+	}
+	dir, err := os.OpenFile(filepath.Dir(apiSocket), unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return fmt.Errorf("opening the directory of %s: %w", apiSocket, err)
+	}
+	defer dir.Close()
+	return addHostFwd(fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(apiSocket)), specs)
 }
 
 // args is slirp4netns's command line: the ready pipe is fd 3, the exit

@@ -17,6 +17,7 @@ func psCommand() *cli.Command {
 			return sandbox.List(c.Context, sandbox.ListOptions{
 				Containers: c.Bool("all"),
 				Format:     c.String("format"),
+				Store:      storeOptions(c),
 				Out:        c.App.Writer,
 			})
 		},
