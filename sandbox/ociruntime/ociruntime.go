@@ -16,12 +16,12 @@
 //     crun 1.8 fails in a rootless user namespace on a cgroup v1 hybrid host
 //     ("cgroups in hybrid mode not supported") where runc 1.1 works, so
 //     finding a binary is not enough. Probe results are cached in
-//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the binary's path and
-//     stamped with its modification time and size and with podbox's own
-//     executable's path, modification time and size (podbox writes the
-//     spec the probe runs), so only the first command after a boot or an
-//     upgrade of either pays for the probe, and two podbox builds never
-//     share a result.
+//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the runtime's path and
+//     podbox's own executable's path, and stamped with both binaries'
+//     modification times and sizes (podbox writes the spec the probe
+//     runs), so only the first command after a boot or an upgrade of
+//     either pays for the probe, and two podbox builds never share a
+//     result.
 //   - The probe's program is not podbox itself: a podbox built with cgo
 //     (`go build`, `go install`) is dynamically linked and cannot run in
 //     an empty rootfs, and its failure said nothing about the runtime.
@@ -143,7 +143,7 @@ func Find(ctx context.Context, name string) (*Runtime, error) {
 	cache := loadCache()
 	var failures []string
 	for _, r := range cands {
-		key, stamp := r.Path, cacheStamp(r.Path)
+		key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
 		if e, ok := cache[key]; ok && e.Stamp == stamp {
 			if e.OK {
 				return r, nil

@@ -6,7 +6,6 @@ import (
 	"debug/elf"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -98,7 +97,8 @@ func TestProbeProgram(t *testing.T) {
 	}
 }
 
-// TestCacheStamp: a result is keyed by podbox's own executable too.
+// TestCacheStamp: a result is keyed and stamped by podbox's own executable
+// too.
 func TestCacheStamp(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "runc")
 	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
@@ -108,9 +108,11 @@ func TestCacheStamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := cacheStamp(bin)
-	if !strings.Contains(s, exe+"@"+binaryStamp(exe)) || !strings.HasPrefix(s, binaryStamp(bin)+" ") {
-		t.Errorf("stamp %q lacks the runtime's or podbox's identity", s)
+	if s := cacheStamp(bin); s != binaryStamp(bin)+" "+binaryStamp(exe) || binaryStamp(bin) == "" {
+		t.Errorf("stamp %q lacks the runtime's or podbox's", s)
+	}
+	if k := cacheKey(bin); k != bin+" podbox:"+exe {
+		t.Errorf("key %q lacks the runtime's or podbox's path", k)
 	}
 }
 

@@ -118,7 +118,7 @@ func probeBase() string {
 
 // cacheEntry is what runtime.json remembers about one binary.
 type cacheEntry struct {
-	Stamp string `json:"stamp"` // cacheStamp: the runtime binary's and podbox's own
+	Stamp string `json:"stamp"` // cacheStamp
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 }
@@ -131,15 +131,22 @@ func cachePath() string {
 	return filepath.Join(d, "podbox", "runtime.json")
 }
 
+// cacheKey is the entry of the runtime at path in runtime.json: one per
+// runtime and podbox executable, so two podbox builds used side by side
+// each keep their own result.
+func cacheKey(path string) string { return path + " podbox:" + self() }
+
 // cacheStamp identifies what a probe of the runtime at path depends on:
-// that binary, and podbox's own executable, which writes the spec (an
-// upgrade of either, or another podbox binary, probes again).
-func cacheStamp(path string) string {
-	self := "?"
-	if exe, err := os.Executable(); err == nil {
-		self = exe + "@" + binaryStamp(exe)
+// that binary, and podbox's own executable, which writes the spec. An
+// upgrade of either probes again.
+func cacheStamp(path string) string { return binaryStamp(path) + " " + binaryStamp(self()) }
+
+func self() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "?"
 	}
-	return binaryStamp(path) + " podbox " + self
+	return exe
 }
 
 func binaryStamp(path string) string {
