@@ -101,6 +101,7 @@ EOF
     run_podbox down "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "hardening: slirp4netns dying under a foreground up is seen too (up holds no copy of its pipe)" {
     local pod slirp
     pod=$(safename)
