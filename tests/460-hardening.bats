@@ -88,6 +88,14 @@ EOF
     slirp=$(slirp_pid "$pod")
     run_podbox ps
     assert "$output" =~ "$pod +Running" "running before"
+    # No copy leaked: the pipe's write end is slirp4netns's fd 5, its read
+    # end the pod PID 1's, and no other process holds either.
+    local pipe pid1 holders
+    pipe=$(readlink "/proc/$slirp/fd/5")
+    [[ $pipe == pipe:* ]] || die "fd 5 of slirp4netns is '$pipe', not a pipe"
+    pid1=$(awk '{ print $1 }' "$(pod_rundir "$pod")/pid")
+    holders=$(find /proc/[0-9]*/fd -lname "${pipe//[/\\[}" 2>/dev/null | cut -d/ -f3 | sort -nu | tr '\n' ' ')
+    assert "$holders" == "$(printf '%s\n' "$slirp" "$pid1" | sort -n | tr '\n' ' ')" "only slirp4netns and the pod's PID 1 hold the pipe"
     kill -KILL "$slirp"
     wait_for 10 pod_status_is "$pod" NetworkDown
     run_podbox describe pod "$pod"
