@@ -24,8 +24,12 @@ all: build
 help: ## this list
 	@grep -E '^[a-z0-9]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-7s %s\n", $$1, $$2 }'
 
-build: ## bin/podbox and bin/testimages (the test image builder)
+# bin/podbox-dynamic is podbox as `go build ./cmd/podbox` or `go install` makes
+# it: cgo on, no tags, so dynamically linked (needs libgpgme-dev, libbtrfs-dev:
+# make deps). The e2e tests check that it runs pods too.
+build: ## bin/podbox (static), bin/podbox-dynamic (as `go build` makes it) and bin/testimages
 	$(GO) build -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o bin/podbox ./cmd/podbox
+	CGO_ENABLED=1 $(GO) build -ldflags '$(LDFLAGS)' -o bin/podbox-dynamic ./cmd/podbox
 	$(GO) build -tags '$(BUILDTAGS)' -o bin/testimages ./tests/testimages
 
 deps: ## install the packages podbox and its tests need (root; checks only otherwise)

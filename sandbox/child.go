@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -25,7 +26,7 @@ func ChildMain() int {
 	os.Unsetenv(envPodChild)
 	logrus.SetOutput(os.Stderr)
 	logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
-	for _, fd := range []int{fdWork, fdEvents, fdExit} {
+	for _, fd := range []int{fdWork, fdEvents, fdExit, fdNetDown} {
 		unix.CloseOnExec(fd) // never into the runtime or a container
 	}
 	in := json.NewDecoder(os.NewFile(fdWork, "work"))
@@ -120,6 +121,7 @@ func (p *podProc) run() error {
 	if !m.NetworkReady {
 		return fmt.Errorf("setting up the network: %s", m.Error)
 	}
+	go p.watchNetwork(m.SlirpPID)
 	if err := p.forwardPorts(); err != nil {
 		return err
 	}
@@ -177,6 +179,22 @@ func (p *podProc) listenParent() {
 			p.stop()
 		}
 	}
+}
+
+// watchNetwork waits until slirp4netns exits, whoever started it and
+// however it dies: it holds the only write end of the pipe at fdNetDown,
+// so a read there ends with EOF then. The pod keeps running without a way
+// out; its status and events say so.
+func (p *podProc) watchNetwork(pid int) {
+	_ = unix.SetNonblock(fdNetDown, true) // wait in the poller, not on a thread
+	f := os.NewFile(fdNetDown, "netdown")
+	defer f.Close()
+	_, _ = io.Copy(io.Discard, f)
+	// Its exit status went to its parent (a gone `up -d`, or init), and
+	// its log ends with its start: say what it means instead.
+	msg := fmt.Sprintf("slirp4netns (pid %d) exited: the pod has lost its network (no egress, no DNS, no slirp4netns port forwarding); podbox down and up again to restore it", pid)
+	logrus.Warnf("[podbox:pod] %s", msg)
+	p.state.networkDown(msg)
 }
 
 // setup makes the pod's world: /proc, hostname, volumes, /etc files, the

@@ -24,6 +24,8 @@ const (
 	eventBackOff   = "BackOff"
 	eventFailed    = "Failed"
 	eventCompleted = "Completed"
+	// eventNetworkDown (Warning): slirp4netns exited while the pod runs.
+	eventNetworkDown = "NetworkDown"
 )
 
 // eventSource is the From column of describe.

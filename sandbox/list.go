@@ -186,11 +186,14 @@ func List(ctx context.Context, o ListOptions) error {
 
 // podStatusWord is the STATUS column: the phase, Init:n/m while init
 // containers run, CrashLoopBackOff when a container waits to restart, Gone
-// for a pod whose process died.
+// for a pod whose process died, NetworkDown for one whose slirp4netns did.
 func podStatusWord(p *corev1.Pod) string {
 	st := p.Status
 	if st.Phase == corev1.PodUnknown && st.Reason != "" {
 		return st.Reason
+	}
+	if st.Reason == reasonNetworkDown && !podFinished(st.Phase) {
+		return reasonNetworkDown
 	}
 	if st.Phase == corev1.PodPending && len(st.InitContainerStatuses) > 0 {
 		done := 0

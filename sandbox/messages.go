@@ -21,6 +21,9 @@ const (
 	fdWork   = 3
 	fdEvents = 4
 	fdExit   = 5 // slirp4netns's --exit-fd write end: held, never written
+	// fdNetDown is the read end of a pipe whose only write end slirp4netns
+	// holds (slirp.Options.HoldFD): EOF there means slirp4netns is gone.
+	fdNetDown = 6
 	// The builtin port driver's host sockets follow, their fds in
 	// work.Ports.
 )
@@ -48,6 +51,8 @@ type parentMsg struct {
 	NetworkReady bool   `json:"networkReady,omitempty"`
 	Error        string `json:"error,omitempty"` // the network could not be made: give up
 	Stop         bool   `json:"stop,omitempty"`
+	// SlirpPID comes with NetworkReady, for the pod's events.
+	SlirpPID int `json:"slirpPID,omitempty"`
 }
 
 type childMsg struct {

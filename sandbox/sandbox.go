@@ -153,6 +153,14 @@
 //     serves them from inside the pod's network namespace: no host-side
 //     process stays for ports. The slirp4netns driver (annotation podbox.io/port-driver or
 //     --port-driver) has slirp4netns forward them instead.
+//   - A pod whose slirp4netns dies keeps running without a way out; PID 1
+//     learns of it by EOF on a pipe only slirp4netns holds the write end of
+//     (package slirp), since `up -d` that started it is gone, and records a
+//     Warning event NetworkDown, status.reason NetworkDown (the STATUS of
+//     `ps`) with the message, and the condition PodReadyToStartContainers
+//     False, reason NetworkDown (the kubelet's condition for a pod sandbox
+//     without its network; podbox adds it only then). `up` writes the
+//     slirp4netns pid to slirp4netns.pid in the runtime dir.
 //   - Host loopback is off unless the pod has the annotation
 //     podbox.io/allow-host-loopback: "true" (then 10.0.2.2 is the host's
 //     127.0.0.1).

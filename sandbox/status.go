@@ -19,6 +19,10 @@ const (
 	reasonCompleted         = "Completed"
 	reasonError             = "Error"
 	reasonStartError        = "StartError"
+	// reasonNetworkDown is the pod's status.reason once slirp4netns has
+	// exited while the pod runs (ps shows it as the STATUS), and the reason
+	// of its PodReadyToStartContainers=False condition.
+	reasonNetworkDown = "NetworkDown"
 )
 
 // podState is the pod as the pod's PID 1 knows it: the manifest's Pod with
@@ -30,6 +34,7 @@ type podState struct {
 	changed chan struct{}
 	rev     int // counts changes, for the saver
 	events  *eventLog
+	netDown *corev1.PodCondition // set once slirp4netns has exited
 }
 
 // newPodState starts the status of pod: Pending, scheduled on this host.
@@ -199,9 +204,28 @@ func (s *podState) recomputeLocked() {
 		condition(corev1.ContainersReady, allReady, st.Conditions),
 		condition(corev1.PodReady, allReady, st.Conditions),
 	}
+	if s.netDown != nil {
+		st.Conditions = append([]corev1.PodCondition{*s.netDown}, st.Conditions...)
+	}
 	s.rev++
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// networkDown records that slirp4netns has exited: a Warning event, the
+// pod's reason and message, and the condition the kubelet uses for a pod
+// whose sandbox lost its network, PodReadyToStartContainers, as False
+// (podbox adds that condition only then: Kubernetes has no pod condition
+// for a network that went away under running containers, and
+// NetworkUnavailable is a node's).
+func (s *podState) networkDown(msg string) {
+	s.events.record(time.Now(), corev1.EventTypeWarning, eventNetworkDown, "", "%s", msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.netDown = &corev1.PodCondition{Type: corev1.PodReadyToStartContainers, Status: corev1.ConditionFalse,
+		LastTransitionTime: metav1.Now(), Reason: reasonNetworkDown, Message: msg}
+	s.pod.Status.Reason, s.pod.Status.Message = reasonNetworkDown, msg
+	s.recomputeLocked()
 }
 
 // revision counts the status's changes.

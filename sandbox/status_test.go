@@ -97,3 +97,37 @@ func TestFollowDone(t *testing.T) {
 		t.Error("the pod is not finished yet")
 	}
 }
+
+func TestNetworkDown(t *testing.T) {
+	s := newPodState(testPod(corev1.RestartPolicyNever, 0, 1))
+	s.update("appa", running)
+	if w := podStatusWord(s.snapshot()); w != "Running" {
+		t.Fatalf("before: %s", w)
+	}
+	s.networkDown("slirp4netns (pid 7) exited")
+	p := s.snapshot()
+	if w := podStatusWord(p); w != reasonNetworkDown {
+		t.Errorf("STATUS %s, want %s", w, reasonNetworkDown)
+	}
+	if p.Status.Reason != reasonNetworkDown || p.Status.Message != "slirp4netns (pid 7) exited" {
+		t.Errorf("reason %q, message %q", p.Status.Reason, p.Status.Message)
+	}
+	c := p.Status.Conditions[0]
+	if c.Type != corev1.PodReadyToStartContainers || c.Status != corev1.ConditionFalse || c.Reason != reasonNetworkDown {
+		t.Errorf("first condition %+v", c)
+	}
+	evs := s.events.list()
+	if e := evs[len(evs)-1]; e.Type != corev1.EventTypeWarning || e.Reason != eventNetworkDown || e.Message != "slirp4netns (pid 7) exited" {
+		t.Errorf("last event %+v", e)
+	}
+	// The condition stays through later changes; a finished pod shows its phase.
+	s.update("appa", exited(0))
+	s.setFinal("appa")
+	p = s.snapshot()
+	if p.Status.Conditions[0].Type != corev1.PodReadyToStartContainers {
+		t.Errorf("condition lost: %+v", p.Status.Conditions)
+	}
+	if w := podStatusWord(p); w != "Succeeded" {
+		t.Errorf("finished pod: STATUS %s, want Succeeded", w)
+	}
+}

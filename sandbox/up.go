@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -244,13 +245,24 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	}
 	defer exitR.Close()
 	defer exitW.Close()
+	// slirp4netns gets netW and never uses it; the pod's PID 1 gets netR
+	// and sees EOF when slirp4netns dies. This process closes both once
+	// they are handed over, or the EOF would wait for it.
+	netR, netW, err := os.Pipe()
+	if err != nil {
+		workW.Close()
+		evR.Close()
+		return nil, err
+	}
+	defer netR.Close()
+	defer netW.Close()
 
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{podArgv0(pod.Name)}
 	cmd.Env = append(os.Environ(), envPodChild+"=1")
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{workR, evW, exitW}
+	cmd.ExtraFiles = []*os.File{workR, evW, exitW, netR}
 	// The hostPort sockets come last: their fds count from here.
 	portFiles, portFDs := ports.files(3 + len(cmd.ExtraFiles))
 	cmd.ExtraFiles = append(cmd.ExtraFiles, portFiles...)
@@ -266,6 +278,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 		return nil, fmt.Errorf("starting the pod's process: %w", err)
 	}
 	ports.close() // the pod holds them now
+	netR.Close()
 	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, store: o.Store, cmd: cmd, toPod: json.NewEncoder(workW),
 		events: make(chan childMsg, 8), exited: make(chan struct{})}
 	go func() {
@@ -303,6 +316,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	net, err := slirp.Start(slirp.Options{
 		PID:               cmd.Process.Pid,
 		ExitFD:            exitR,
+		HoldFD:            netW,
 		AllowHostLoopback: pod.Annotations[slirp.AnnotationAllowHostLoopback] == "true",
 		LogPath:           dirs.slirpLog(),
 		APISocket:         ports.slirpAPISocket(dirs),
@@ -317,9 +331,11 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 		}
 		return nil, err
 	}
+	netW.Close()
+	_ = os.WriteFile(dirs.slirpPidFile(), []byte(strconv.Itoa(net.Cmd.Process.Pid)+"\n"), 0o600)
 	// slirp4netns exits with the pod (exit-fd); reap it when it does.
 	go func() { _ = net.Cmd.Wait() }()
-	if err := h.toPod.Encode(parentMsg{NetworkReady: true}); err != nil {
+	if err := h.toPod.Encode(parentMsg{NetworkReady: true, SlirpPID: net.Cmd.Process.Pid}); err != nil {
 		return fail(err)
 	}
 	select {

@@ -13,12 +13,15 @@ set -euo pipefail
 #   registry with auth: apache2-utils (htpasswd)
 #   the test suite and scripts/: bats curl jq iproute2 procps util-linux python3 tmux
 #   make lint: shellcheck; the build: make git ca-certificates
+#   a plain `go build` (cgo, no tags; bin/podbox-dynamic): gcc libc6-dev pkg-config
+#     libgpgme-dev libbtrfs-dev
 PACKAGES=(
     slirp4netns uidmap runc crun fuse-overlayfs
     docker-registry busybox-static skopeo apache2-utils
     bats curl jq iproute2 procps util-linux python3 tmux
     shellcheck
     make git ca-certificates
+    gcc libc6-dev pkg-config libgpgme-dev libbtrfs-dev
 )
 
 say() { echo "install-deps: $*" >&2; }

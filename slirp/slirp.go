@@ -14,6 +14,13 @@
 //   - slirp4netns lives exactly as long as the pod: it gets the read end of a
 //     pipe as --exit-fd whose write end only the pod's PID 1 holds, so it exits
 //     when the pod does, however the pod dies.
+//   - The other way round, the pod must learn when slirp4netns dies (killed,
+//     crashed): slirp4netns is not the pod's child, and the `up` that started
+//     it may be gone (-d). So it also inherits, as fd 5, the write end of a
+//     second pipe (Options.HoldFD) that it never touches and whose read end
+//     only the pod's PID 1 holds: PID 1 reads EOF when slirp4netns exits,
+//     however it exits. `up` closes its own copies as soon as both sides
+//     have theirs.
 //
 // hostPorts (ports.go). Every containerPort with a hostPort is forwarded,
 // TCP or UDP, bound to the port's hostIP, else to 127.0.0.1 only: a
@@ -112,6 +119,10 @@ type Options struct {
 	// Ports are forwarded by slirp4netns itself (the slirp4netns port
 	// driver) once it is ready; nil: none.
 	Ports []port.Spec
+	// HoldFD is passed to slirp4netns as fd 5, which it never uses: the
+	// write end of a pipe whose reader learns of slirp4netns's death by
+	// EOF, however it dies. nil: none.
+	HoldFD *os.File
 }
 
 // Network is a running slirp4netns.
@@ -167,6 +178,9 @@ func Start(o Options) (*Network, error) {
 		cmd.Args = append([]string{path}, args(Options{PID: o.PID, AllowHostLoopback: o.AllowHostLoopback, APISocket: filepath.Base(o.APISocket)})...)
 	}
 	cmd.ExtraFiles = []*os.File{readyW, o.ExitFD}
+	if o.HoldFD != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, o.HoldFD)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if o.LogPath != "" {
 		lf, err := os.OpenFile(o.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

@@ -29,6 +29,7 @@ var podFields = map[string]level{
 	"spec.securityContext.runAsGroup":         supportedAll,
 	"spec.securityContext.supplementalGroups": supportedAll,
 	"spec.securityContext.runAsNonRoot":       supportedAll,
+	"spec.securityContext.seccompProfile":     supportedAll,
 
 	"spec.volumes":             supportedSome,
 	"spec.volumes[*].name":     supportedAll,
@@ -75,6 +76,7 @@ var containerFields = map[string]level{
 	"securityContext.capabilities":             supportedAll,
 	"securityContext.readOnlyRootFilesystem":   supportedAll,
 	"securityContext.allowPrivilegeEscalation": supportedAll,
+	"securityContext.seccompProfile":           supportedAll,
 }
 
 // messages replace "not supported yet, ignored" where there is more to say.

@@ -16,9 +16,26 @@
 //     crun 1.8 fails in a rootless user namespace on a cgroup v1 hybrid host
 //     ("cgroups in hybrid mode not supported") where runc 1.1 works, so
 //     finding a binary is not enough. Probe results are cached in
-//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the binary's path and
-//     modification time, so only the first command after a boot or an
-//     upgrade pays for the probe.
+//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the runtime's path and
+//     podbox's own executable's path, and stamped with both binaries'
+//     modification times and sizes (podbox writes the spec the probe
+//     runs), so only the first command after a boot or an upgrade of
+//     either pays for the probe, and two podbox builds never share a
+//     result.
+//   - The probe's program is not podbox itself: a podbox built with cgo
+//     (`go build`, `go install`) is dynamically linked and cannot run in
+//     an empty rootfs, and its failure said nothing about the runtime.
+//     podbox writes a 132-byte static ELF that only calls exit(42) (machine
+//     code for amd64, arm64 and riscv64; elsewhere name the runtime with
+//     --runtime) into a rootfs of its own, and the probe passes only if the
+//     runtime reports exit code 42. That is what a real container needs of
+//     the runtime (a rootfs, pivot_root, the namespaces, mounts, seccomp,
+//     capabilities, execve) without depending on the host's libraries:
+//     bind-mounting podbox's interpreter and libraries (PT_INTERP,
+//     DT_NEEDED) would make the probe depend on the host's library layout,
+//     and the host's / as a read-only rootfs is no container rootfs at all
+//     (locked submounts, remounts), so either could fail where containers
+//     work. It is also cheaper: no 40 MB binary to start in the container.
 //   - Binaries are looked up on PATH and then in /usr/sbin, /usr/bin,
 //     /usr/local/bin and /sbin: Debian installs runc in /usr/sbin, which an
 //     ordinary user's PATH lacks.
@@ -126,7 +143,7 @@ func Find(ctx context.Context, name string) (*Runtime, error) {
 	cache := loadCache()
 	var failures []string
 	for _, r := range cands {
-		key, stamp := r.Path, binaryStamp(r.Path)
+		key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
 		if e, ok := cache[key]; ok && e.Stamp == stamp {
 			if e.OK {
 				return r, nil

@@ -1,7 +1,9 @@
 package ociruntime
 
 import (
+	"bytes"
 	"context"
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,8 +12,8 @@ import (
 	"github.com/podbox/podbox/tests/nstest"
 )
 
-// TestMain plays the roles podbox's main does for the probe: a child
-// waiting for its user namespace map, and the probe container itself.
+// TestMain plays the roles podbox's main does: a child waiting for its user
+// namespace map.
 func TestMain(m *testing.M) { nstest.Main(m) }
 
 func TestLogError(t *testing.T) {
@@ -66,13 +68,60 @@ func TestCache(t *testing.T) {
 	}
 }
 
+func TestProbeProgram(t *testing.T) {
+	for arch, pc := range probeCode {
+		t.Run(arch, func(t *testing.T) {
+			prog, err := probeProgram(arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := elf.NewFile(bytes.NewReader(prog))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Machine != pc.machine || f.Type != elf.ET_EXEC || f.Class != elf.ELFCLASS64 || len(f.Progs) != 1 {
+				t.Fatalf("header: %+v, %d program headers", f.FileHeader, len(f.Progs))
+			}
+			p := f.Progs[0]
+			if p.Type != elf.PT_LOAD || p.Off != 0 || p.Filesz != uint64(len(prog)) || p.Flags != elf.PF_R|elf.PF_X {
+				t.Errorf("segment: %+v", p.ProgHeader)
+			}
+			code := prog[f.Entry-p.Vaddr:]
+			if !bytes.Equal(code, pc.code) {
+				t.Errorf("entry point at % x, want % x", code, pc.code)
+			}
+		})
+	}
+	if _, err := probeProgram("mips"); err == nil {
+		t.Error("no error for an architecture without code")
+	}
+}
+
+// TestCacheStamp: a result is keyed and stamped by podbox's own executable
+// too.
+func TestCacheStamp(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "runc")
+	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cacheStamp(bin); s != binaryStamp(bin)+" "+binaryStamp(exe) || binaryStamp(bin) == "" {
+		t.Errorf("stamp %q lacks the runtime's or podbox's", s)
+	}
+	if k := cacheKey(bin); k != bin+" podbox:"+exe {
+		t.Errorf("key %q lacks the runtime's or podbox's path", k)
+	}
+}
+
 // TestProbe runs each runtime found here in a user namespace of the test
 // user: a re-exec of this test binary as TestProbeInside.
 func TestProbe(t *testing.T) {
 	if len(Candidates()) == 0 {
 		t.Skip("no runc or crun installed: sudo apt-get install runc")
 	}
-	nstest.RequireStatic(t)
 	nstest.RunInside(t, "TestProbeInside")
 }
 

@@ -4,34 +4,35 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podbox/podbox/sandbox/ocispec"
+	"golang.org/x/sys/unix"
 )
-
-// ProbeEnv is set in a probe container: podbox's main exits 0 at once when
-// it sees it.
-const ProbeEnv = "_PODBOX_PROBE"
 
 // probeTimeout bounds one probe; a working runtime takes ~20 ms.
 const probeTimeout = 15 * time.Second
 
-// Probe runs a trivial container with the runtime: podbox's own static
-// binary, bind-mounted into an empty rootfs, with the spec podbox gives every
-// container (seccomp, masked paths, capabilities) plus its own network, IPC
-// and UTS namespaces so that it does not depend on where it runs. It must
+// Probe runs a trivial container with the runtime: a tiny static program
+// (probeProgram: exit(42), no libc) in a rootfs of its own on a tmpfs, with
+// the spec podbox gives every container (seccomp, masked paths,
+// capabilities) plus its own network, IPC and UTS namespaces so that it
+// does not depend on where it runs, nor on how podbox was linked. It must
 // run inside podbox's user namespace. The error carries the runtime's
 // message.
 func (r *Runtime) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	exe, err := os.Executable()
+	prog, err := probeProgram(runtime.GOARCH)
 	if err != nil {
 		return fmt.Errorf("probing %s: %w", r.Name, err)
 	}
@@ -40,16 +41,20 @@ func (r *Runtime) Probe(ctx context.Context) error {
 		return fmt.Errorf("probing %s: %w", r.Name, err)
 	}
 	defer os.RemoveAll(dir)
+	// A tmpfs of our own: the program runs even where the runtime dir or
+	// /tmp is mounted noexec. Without the right to mount, the directory
+	// as it is.
+	if unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700,size=1m") == nil {
+		defer unix.Unmount(dir, unix.MNT_DETACH)
+	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return fmt.Errorf("probing %s: %w", r.Name, err)
 	}
-	spec, err := ocispec.Generate(ocispec.Options{
-		Args:   []string{"/probe"},
-		Env:    []string{ProbeEnv + "=1"},
-		Rootfs: rootfs,
-		Mounts: []specs.Mount{{Destination: "/probe", Type: "bind", Source: exe, Options: []string{"bind", "ro", "nosuid", "nodev"}}},
-	})
+	if err := os.WriteFile(filepath.Join(rootfs, "probe"), prog, 0o755); err != nil {
+		return fmt.Errorf("probing %s: %w", r.Name, err)
+	}
+	spec, err := ocispec.Generate(ocispec.Options{Args: []string{"/probe"}, Rootfs: rootfs})
 	if err != nil {
 		return fmt.Errorf("probing %s: %w", r.Name, err)
 	}
@@ -74,17 +79,22 @@ func (r *Runtime) Probe(ctx context.Context) error {
 		defer dcancel()
 		_ = probe.exec(dctx, "delete", "--force", id)
 	}()
-	if err != nil {
-		msg := logError(logFile)
-		if msg == "" {
-			msg = lastLine(out.String())
-		}
-		if ctx.Err() != nil {
-			msg = "timed out after " + probeTimeout.String()
-		}
-		return r.failure("run (probe)", err, msg)
+	// `run` exits with the container's code: 42 is the program's.
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == exitCode {
+		return nil
 	}
-	return nil
+	msg := logError(logFile)
+	if msg == "" {
+		msg = lastLine(out.String())
+	}
+	if ctx.Err() != nil {
+		msg = "timed out after " + probeTimeout.String()
+	}
+	if err == nil {
+		err = fmt.Errorf("exit code 0, not the probe program's %d", exitCode)
+	}
+	return r.failure("run (probe)", err, msg)
 }
 
 func lastLine(s string) string {
@@ -108,7 +118,7 @@ func probeBase() string {
 
 // cacheEntry is what runtime.json remembers about one binary.
 type cacheEntry struct {
-	Stamp string `json:"stamp"` // modification time and size of the binary
+	Stamp string `json:"stamp"` // cacheStamp
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 }
@@ -119,6 +129,24 @@ func cachePath() string {
 		return ""
 	}
 	return filepath.Join(d, "podbox", "runtime.json")
+}
+
+// cacheKey is the entry of the runtime at path in runtime.json: one per
+// runtime and podbox executable, so two podbox builds used side by side
+// each keep their own result.
+func cacheKey(path string) string { return path + " podbox:" + self() }
+
+// cacheStamp identifies what a probe of the runtime at path depends on:
+// that binary, and podbox's own executable, which writes the spec. An
+// upgrade of either probes again.
+func cacheStamp(path string) string { return binaryStamp(path) + " " + binaryStamp(self()) }
+
+func self() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "?"
+	}
+	return exe
 }
 
 func binaryStamp(path string) string {

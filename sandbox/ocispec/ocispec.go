@@ -15,9 +15,7 @@
 //     masked and read-only /proc paths, read-only /sys (a fresh sysfs: the
 //     pod owns its network namespace), no_new_privs unless the container's
 //     securityContext.allowPrivilegeEscalation is true, and a seccomp
-//     profile that allows everything but a deny list of syscalls that
-//     change the kernel or the host (module loading, kexec, bpf, keyrings,
-//     clocks, swap, reboot…), which fail with EPERM.
+//     profile (seccomp.go).
 //   - Capabilities: the default set of containerd and Docker, which is what
 //     a Kubernetes container gets, adjusted by securityContext.capabilities
 //     (add/drop, names with or without CAP_, "ALL"). Inheritable and ambient
@@ -30,6 +28,34 @@
 //     limits, and runc runs fine without them.
 //   - devpts asks for gid 5 (tty) only when that gid is mapped in the user
 //     namespace: with a single-id mapping the mount would fail.
+//   - Seccomp (seccomp.go): by default every container gets RuntimeDefault,
+//     as Podman and Docker give theirs one (the kubelet's default is
+//     Unconfined unless --seccomp-default; a developer's box errs on the
+//     safe side). RuntimeDefault is the profile of Docker and containerd
+//     (github.com/moby/profiles/seccomp, pure Go, the same profile family
+//     as containers/common's): deny by default with EPERM; the syscalls
+//     that need a capability (unshare, clone with namespace flags, setns,
+//     mount, bpf, ptrace of others…) are allowed only to a container whose
+//     bounding set has it, so a container cannot make nested user
+//     namespaces (`unshare -U -r`) unless it was given CAP_SYS_ADMIN.
+//     Podman's own profile (go.podman.io/common/pkg/seccomp) is not used:
+//     the module is not served to this project, its converter to the OCI
+//     spec builds only with cgo, libseccomp and the `seccomp` tag, and its
+//     profile allows unshare and clone of user namespaces to every
+//     container (for nested Podman), which is what this default is meant to
+//     refuse. containerd's profile is also what RuntimeDefault means on
+//     nearly every cluster, so a pod that runs here runs there.
+//     securityContext.seccompProfile (the container's, else the pod's)
+//     overrides it: Unconfined (no filter), RuntimeDefault, or Localhost
+//     with localhostProfile, a path relative to
+//     $XDG_CONFIG_HOME/podbox/seccomp (default ~/.config/podbox/seccomp),
+//     the user's counterpart of the kubelet's <root-dir>/seccomp; absolute
+//     paths and ".." are refused, as the API server does. A Localhost
+//     profile is Docker's JSON format (or the OCI spec's linux.seccomp),
+//     read with the same loader, conditions on capabilities and
+//     architectures included. runc's ToRootless leaves seccomp alone, and
+//     runc 1.1 and crun 1.8 apply these filters in a rootless user
+//     namespace (the runtime probe runs with RuntimeDefault).
 package ocispec
 
 import (
@@ -39,7 +65,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -124,44 +149,6 @@ var ReadonlyPaths = []string{
 	"/proc/sysrq-trigger",
 }
 
-// DeniedSyscalls fail with EPERM in every container: they change the
-// kernel, the clock or the machine, which no pod of a developer needs.
-// ptrace stays allowed (debuggers; the kernel confines it to the pod's
-// user namespace).
-var DeniedSyscalls = []string{
-	"acct",
-	"add_key",
-	"bpf",
-	"clock_adjtime",
-	"clock_settime",
-	"create_module",
-	"delete_module",
-	"finit_module",
-	"get_kernel_syms",
-	"init_module",
-	"ioperm",
-	"iopl",
-	"kexec_file_load",
-	"kexec_load",
-	"keyctl",
-	"lookup_dcookie",
-	"nfsservctl",
-	"open_by_handle_at",
-	"perf_event_open",
-	"query_module",
-	"quotactl",
-	"reboot",
-	"request_key",
-	"settimeofday",
-	"stime",
-	"swapoff",
-	"swapon",
-	"syslog",
-	"uselib",
-	"userfaultfd",
-	"vhangup",
-}
-
 // gidMapped reports whether gid is mapped in this process's user namespace;
 // a variable for tests.
 var gidMapped = func(gid uint32) bool {
@@ -236,8 +223,12 @@ func Generate(o Options) (*specs.Spec, error) {
 			},
 			MaskedPaths:   MaskedPaths,
 			ReadonlyPaths: ReadonlyPaths,
-			Seccomp:       seccomp(),
 		},
+	}
+	// After the capabilities: the default profile allows some syscalls
+	// only to a container that has the capability they need.
+	if s.Linux.Seccomp, err = seccompFor(s, o.Pod, o.Container); err != nil {
+		return nil, err
 	}
 	for _, m := range o.Mounts {
 		for _, opt := range m.Options {
@@ -317,26 +308,6 @@ func known(c string) bool {
 		}
 	}
 	return false
-}
-
-func seccomp() *specs.LinuxSeccomp {
-	eperm := uint(1)
-	var arches []specs.Arch
-	switch runtime.GOARCH {
-	case "amd64", "386":
-		arches = []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
-	case "arm64", "arm":
-		arches = []specs.Arch{specs.ArchAARCH64, specs.ArchARM}
-	}
-	return &specs.LinuxSeccomp{
-		DefaultAction: specs.ActAllow,
-		Architectures: arches,
-		Syscalls: []specs.LinuxSyscall{{
-			Names:    DeniedSyscalls,
-			Action:   specs.ActErrno,
-			ErrnoRet: &eperm,
-		}},
-	}
 }
 
 func annotations(pod *corev1.Pod, c *corev1.Container) map[string]string {

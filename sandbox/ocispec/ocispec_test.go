@@ -3,10 +3,12 @@ package ocispec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -49,7 +51,22 @@ func TestGenerate(t *testing.T) {
 			Args: []string{"sh"}, Rootfs: "/rootfs", Terminal: true,
 			Container: &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &yes}},
 		}},
+		{name: "seccomp-unconfined-pod", gidMapped: true, opts: Options{
+			Args: []string{"sh"}, Rootfs: "/rootfs", Pod: podSeccomp(unconfined),
+			Container: &corev1.Container{Name: "sh"},
+		}},
+		{name: "seccomp-localhost", gidMapped: true, opts: Options{
+			Args: []string{"sh"}, Rootfs: "/rootfs", Pod: podSeccomp(unconfined),
+			Container: &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{SeccompProfile: localhost("deny-mkdir.json")}},
+		}},
+		{name: "seccomp-sys-admin", gidMapped: true, opts: Options{
+			Args: []string{"sh"}, Rootfs: "/rootfs",
+			Container: &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{
+				Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}},
+			}},
+		}},
 	}
+	t.Setenv("XDG_CONFIG_HOME", testConfigHome(t))
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			saved := gidMapped
@@ -81,20 +98,76 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+var unconfined = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
+
+func localhost(name string) *corev1.SeccompProfile {
+	return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &name}
+}
+
+func podSeccomp(p *corev1.SeccompProfile) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{SeccompProfile: p}}}
+}
+
+func ctrSeccomp(p *corev1.SeccompProfile) *corev1.Container {
+	return &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{SeccompProfile: p}}
+}
+
+func testConfigHome(t *testing.T) string {
+	d, err := filepath.Abs(filepath.Join("testdata", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestGenerateErrors(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", testConfigHome(t))
+	rd := "x.json"
 	tests := []struct {
-		name string
-		opts Options
+		name    string
+		opts    Options
+		want    string // in the error
+		seccomp bool   // errors.Is ErrSeccompProfile
 	}{
-		{"no args", Options{Rootfs: "/r"}},
-		{"relative rootfs", Options{Args: []string{"sh"}, Rootfs: "r"}},
-		{"unknown capability", Options{Args: []string{"sh"}, Rootfs: "/r", Container: &corev1.Container{
-			SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"FLY"}}}}}},
+		{name: "no args", opts: Options{Rootfs: "/r"}, want: "no command"},
+		{name: "relative rootfs", opts: Options{Args: []string{"sh"}, Rootfs: "r"}, want: "not an absolute path"},
+		{name: "unknown capability", opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: &corev1.Container{
+			SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"FLY"}}}}},
+			want: "FLY"},
+		{name: "localhost without a profile", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost})},
+			want: "securityContext.seccompProfile.localhostProfile: required"},
+		{name: "localhost going up", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Pod: podSeccomp(localhost("../seccomp/deny-mkdir.json"))},
+			want: "spec.securityContext.seccompProfile.localhostProfile"},
+		{name: "localhost absolute", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(localhost("/etc/passwd"))},
+			want: "relative path"},
+		{name: "localhost missing", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(localhost("nope.json"))},
+			want: "nope.json: no such file"},
+		{name: "localhost not a profile", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(localhost("."))},
+			want: "reading the profile"},
+		{name: "unknown type", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(&corev1.SeccompProfile{Type: "Strict"})},
+			want: `"Strict" is not Unconfined`},
+		{name: "localhostProfile with RuntimeDefault", seccomp: true,
+			opts: Options{Args: []string{"sh"}, Rootfs: "/r", Container: ctrSeccomp(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault, LocalhostProfile: &rd})},
+			want: "only be set when type is Localhost"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := Generate(tc.opts); err == nil {
-				t.Error("no error")
+			_, err := Generate(tc.opts)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+			if got := errors.Is(err, ErrSeccompProfile); got != tc.seccomp {
+				t.Errorf("errors.Is(err, ErrSeccompProfile) = %v, want %v", got, tc.seccomp)
 			}
 		})
 	}

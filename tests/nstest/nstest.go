@@ -19,19 +19,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ProbeEnv is the key that makes the test binary exit 0 at once, the way
-// podbox's main does in a runtime probe container.
-const ProbeEnv = "_PODBOX_PROBE"
-
 // Main plays the roles podbox's main plays before flags: storage's re-exec
-// helpers, a child waiting for its id map, a probe container. Call it from
-// TestMain.
+// helpers, a child waiting for its id map. Call it from TestMain.
 func Main(m *testing.M) {
 	if reexec.Init() {
 		return
-	}
-	if os.Getenv(ProbeEnv) == "1" {
-		os.Exit(0)
 	}
 	if userns.IsChild() {
 		userns.WaitMapped()
