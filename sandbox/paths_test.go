@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podbox/podbox/image"
 	"golang.org/x/sys/unix"
@@ -178,6 +180,17 @@ func TestSignalOnlyThePod(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		// Until the child has exec'd, its cmdline is still this test's.
+		cmdline := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			if b, _ := os.ReadFile(cmdline); string(b) == argv0+"\x00" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never exec'd", argv0)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		return cmd, podProcess{PID: cmd.Process.Pid, Start: procStart(cmd.Process.Pid)}
 	}
 	// Another process of the user, named in a pod's pid file.
