@@ -405,7 +405,9 @@ check_leaks() {
     done < <(podbox_ps)
 
     while read -r pid pod; do
-        args=$( { tr "\0" " " <"/proc/$pid/cmdline"; } 2>/dev/null | cut -c1-100) || args="?"
+        args=$( { tr "\0" " " <"/proc/$pid/cmdline"; } 2>/dev/null | cut -c1-100) || args=""
+        # Gone between the scan and now (a container's short-lived child).
+        [[ -n $args ]] || running "$pid" || continue
         if [[ $args == podbox-pod:* && -z ${listed[$pod]:-} ]]; then
             leak "$(leak_owner "$pod")" "ORPHAN: pod process $pid ($args) alive, not listed by podbox ps"
         else
@@ -425,7 +427,7 @@ check_leaks() {
         [[ -r $f ]] || continue
         while read -r c; do
             [[ -n $c ]] || continue
-            leak "$(leak_owner "$c")" "storage container $c left (\$WORK/${f#"$WORK"/})"
+            leak "$(leak_owner "$c")" "storage container $c left (${f#"$XDG_DATA_HOME"/podbox/})"
         done < <(jq -r '.[] | (.names // [.id])[0]' "$f" 2>/dev/null)
     done
 
@@ -658,6 +660,7 @@ kill_early() {
         sleep 0.02
     done
     if [[ -n $pid ]]; then
+        running "$up" || echo "$name: its pod's process was seen only after up -d ended (killed Running)" >>"$out.note"
         kill -KILL "$pid" 2>/dev/null || true
     else
         echo "$name: the up ended before its pod's process was seen" >>"$out.note"
