@@ -24,7 +24,8 @@
 # hostPort (127.0.0.1, one per pod) still bound, a pod `podbox ps` still
 # lists. A process of a pod that `podbox ps` does not list is an orphan.
 # A pod survived when each command about it ended within the timeout with
-# exit 0 or a `podbox: ...` error (no hang, no Go panic), burst pods started
+# exit 0 or a `podbox: ...` error (no hang, no Go panic; a command whose
+# pod got SIGKILL must end within 60 s), burst pods started
 # and ran, and nothing of it was left.
 #
 # Prints one line per part, the failures and leaks found (what and where),
@@ -42,10 +43,14 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# A pipe nobody writes to, for nap.
+exec {NAP_FD}<> <(:)
 PODBOX=${PODBOX:-$REPO/bin/podbox}
 PODS=${PODS:-20}
 ROUNDS=${ROUNDS:-10}
 TIMEOUT=${STRESS_TIMEOUT:-180}
+# Seconds a command may go on once the pod it was about got SIGKILL.
+AFTER_KILL=60
 
 usage() {
     echo "usage: $0 [--pods N] [--rounds N]" >&2
@@ -105,6 +110,7 @@ REGISTRY=""
 # Totals, and what the summary lists.
 TRIED=0 SURVIVED=0 LEAKED=0
 REPORT=()
+declare -A LEAK_KINDS=()
 
 ###############################################################################
 # Processes
@@ -171,9 +177,29 @@ pod_pid() {
     echo "$pid"
 }
 
-# find_pod_proc NAME: the pod's process found by its argv alone.
+# find_pod_proc NAME AFTER: set POD_PROC to the pod's process, found by its
+# argv alone among the processes numbered above AFTER (the `up` that starts
+# it). Builtins only: a pod starts in a few hundred ms, a pgrep under load
+# takes about as long.
 find_pod_proc() {
-    pgrep -u "$(id -u)" -xf "podbox-pod:$1" | head -n1
+    local d pid argv0
+    POD_PROC=""
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        ((pid > $2)) || continue
+        argv0=""
+        { IFS= read -r -d '' argv0 <"$d/cmdline"; } 2>/dev/null || true
+        if [[ $argv0 == "podbox-pod:$1" ]]; then
+            POD_PROC=$pid
+            return 0
+        fi
+    done
+    return 1
+}
+
+# nap SECS: sleep without a fork, for the tight polling loops.
+nap() {
+    read -r -t "$1" -u "$NAP_FD" _ || true
 }
 
 # kill_gone PID...: SIGKILL, then wait up to 10 s for them to go.
@@ -253,7 +279,7 @@ bad_exit() {
     local rc=$1 log=$2 ok
     shift 2
     if [[ $rc == hung ]]; then
-        echo "hung: no exit after ${TIMEOUT}s (killed)"
+        echo "hung: no exit in time (${TIMEOUT}s, ${AFTER_KILL}s once its pod was killed): killed"
         return
     fi
     if grep -qE '^(panic: |fatal error: |goroutine [0-9]+ \[)' "$log"; then
@@ -347,10 +373,13 @@ fail() {
     FAIL[$name]+="${FAIL[$name]:+; }$*"
 }
 
+# leak NAME KIND WHAT: something of pod NAME was left; KIND counts it in
+# the summary.
 leak() {
-    local name=$1
-    shift
+    local name=$1 kind=$2
+    shift 2
     LEAK[$name]+="${LEAK[$name]:+; }$*"
+    LEAK_KINDS[$kind]=$((${LEAK_KINDS[$kind]:-0} + 1))
 }
 
 note() {
@@ -401,7 +430,7 @@ check_leaks() {
     while read -r name status; do
         [[ -n $name ]] || continue
         listed[$name]=$status
-        leak "$(leak_owner "$name")" "still listed by podbox ps ($status)"
+        leak "$(leak_owner "$name")" listed "still listed by podbox ps ($status)"
     done < <(podbox_ps)
 
     while read -r pid pod; do
@@ -409,9 +438,9 @@ check_leaks() {
         # Gone between the scan and now (a container's short-lived child).
         [[ -n $args ]] || running "$pid" || continue
         if [[ $args == podbox-pod:* && -z ${listed[$pod]:-} ]]; then
-            leak "$(leak_owner "$pod")" "ORPHAN: pod process $pid ($args) alive, not listed by podbox ps"
+            leak "$(leak_owner "$pod")" orphan "ORPHAN: pod process $pid ($args) alive, not listed by podbox ps"
         else
-            leak "$(leak_owner "$pod")" "process $pid left: $args"
+            leak "$(leak_owner "$pod")" process "process $pid left: $args"
         fi
     done < <(our_procs)
 
@@ -419,7 +448,7 @@ check_leaks() {
         [[ -d $d ]] || continue
         for f in "$d"/*; do
             [[ -e $f ]] || continue
-            leak "$(leak_owner "${f##*/}")" "directory left: \$WORK/${f#"$WORK"/}"
+            leak "$(leak_owner "${f##*/}")" directory "directory left: \$WORK/${f#"$WORK"/}"
         done
     done
 
@@ -427,13 +456,13 @@ check_leaks() {
         [[ -r $f ]] || continue
         while read -r c; do
             [[ -n $c ]] || continue
-            leak "$(leak_owner "$c")" "storage container $c left (${f#"$XDG_DATA_HOME"/podbox/})"
+            leak "$(leak_owner "$c")" "storage container" "storage container $c left (${f#"$XDG_DATA_HOME"/podbox/})"
         done < <(jq -r '.[] | (.names // [.id])[0]' "$f" 2>/dev/null)
     done
 
     if grep -F "$WORK" /proc/self/mountinfo >/dev/null 2>&1; then
         while read -r line; do
-            leak "mounts" "mount left: $(awk '{ print $5 }' <<<"$line")"
+            leak "mounts" mount "mount left: $(awk '{ print $5 }' <<<"$line")"
         done < <(grep -F "$WORK" /proc/self/mountinfo)
     fi
 
@@ -443,7 +472,7 @@ check_leaks() {
         [[ -n $line ]] || continue
         # Only ours: ss names the process of sockets the user owns.
         if [[ $line =~ pid=([0-9]+) ]] && proc_pod "${BASH_REMATCH[1]}"; then
-            leak "$p" "hostPort 127.0.0.1:${PORT_OF[$p]} still bound (pid ${BASH_REMATCH[1]})"
+            leak "$p" hostPort "hostPort 127.0.0.1:${PORT_OF[$p]} still bound (pid ${BASH_REMATCH[1]})"
         elif [[ $line =~ pid= ]]; then
             note "port ${PORT_OF[$p]} of $p is now bound by another process of this user, not this run's"
         fi
@@ -633,7 +662,7 @@ part_race() {
         if [[ $rc != 0 ]]; then
             refused=$((refused + 1))
             # The error without the pod's name, to count alike ones.
-            reasons+=("$(last_error "$LOGS/$name.up.log" | sed "s/$name/POD/g" | cut -c1-110)")
+            reasons+=("$(last_error "$LOGS/$name.up.log" | sed -e "s/$name/POD/g" -e 's/time="[^"]*" //g' | cut -c1-110)")
         fi
     done
     note "$refused of $PODS up -d refused or failed cleanly"
@@ -655,9 +684,12 @@ kill_early() {
     POD=$name pb "$LOGS/$name.up.log" up -d -f "${MANIFEST_OF[$name]}"
     up=$bg
     while running "$up" && ((SECONDS < deadline)); do
-        pid=$(find_pod_proc "$name") || true
-        [[ -z $pid ]] || break
-        sleep 0.02
+        # The process comes after its directory: no scan of /proc before.
+        if [[ -d $RUN_PODS/$name ]] && find_pod_proc "$name" "$up"; then
+            pid=$POD_PROC
+            break
+        fi
+        nap 0.005
     done
     if [[ -n $pid ]]; then
         running "$up" || echo "$name: its pod's process was seen only after up -d ended (killed Running)" >>"$out.note"
@@ -665,7 +697,7 @@ kill_early() {
     else
         echo "$name: the up ended before its pod's process was seen" >>"$out.note"
     fi
-    wait_pids "$TIMEOUT" "$up"
+    wait_pids "$AFTER_KILL" "$up"
     why=$(bad_exit "${RC[$up]}" "$LOGS/$name.up.log")
     [[ -z $why ]] || echo "$name: up -d: $why" >>"$out"
 }
@@ -716,7 +748,7 @@ kill_down() {
     else
         echo "$name: down ended before the pod was seen stopping" >>"$out.note"
     fi
-    wait_pids "$TIMEOUT" "$down"
+    wait_pids "$AFTER_KILL" "$down"
     why=$(bad_exit "${RC[$down]}" "$LOGS/$name.down.log")
     [[ -z $why ]] || echo "$name: down: $why" >>"$out"
 }
@@ -729,18 +761,18 @@ kill_up() {
     up=$bg
     while running "$up" && ((SECONDS < deadline)); do
         if [[ $when == dir && -d $RUN_PODS/$name ]] ||
-            [[ $when == proc && -n $(find_pod_proc "$name") ]]; then
+            { [[ $when == proc && -d $RUN_PODS/$name ]] && find_pod_proc "$name" "$up"; }; then
             seen=1
             break
         fi
-        sleep 0.02
+        nap 0.005
     done
     if [[ -n $seen ]]; then
         kill -KILL "$up" 2>/dev/null || true
     else
         echo "$name: the up ended before its pod's $when was seen" >>"$out.note"
     fi
-    wait_pids "$TIMEOUT" "$up"
+    wait_pids "$AFTER_KILL" "$up"
     why=$(bad_exit "${RC[$up]}" "$LOGS/$name.up.log" 137)
     [[ -z $why ]] || echo "$name: up -d: $why" >>"$out"
 }
@@ -764,7 +796,7 @@ kill_fg() {
     else
         echo "$name: the foreground up ended before its pod was seen Running" >>"$out.note"
     fi
-    wait_pids "$TIMEOUT" "$up"
+    wait_pids "$AFTER_KILL" "$up"
     why=$(bad_exit "${RC[$up]}" "$LOGS/$name.up.log" 1 137)
     [[ -z $why ]] || echo "$name: foreground up: $why" >>"$out"
 }
@@ -833,8 +865,8 @@ part_kill() {
 teardown() {
     local status=$?
     trap - EXIT INT TERM
-    set +e
-    local -a kids
+    set +eu
+    local -a kids=()
     mapfile -t kids < <(jobs -p)
     ((${#kids[@]} == 0)) || kill_gone "${kids[@]}"
     PART=teardown SLUG=teardown
@@ -885,6 +917,11 @@ echo
 if ((${#REPORT[@]} > 0)); then
     echo "failures and leaks:"
     printf '  %s\n' "${REPORT[@]}"
+fi
+if ((${#LEAK_KINDS[@]} > 0)); then
+    for k in "${!LEAK_KINDS[@]}"; do
+        echo "$k ${LEAK_KINDS[$k]}"
+    done | sort | awk '{ n = $NF; $NF = ""; printf "%s%s%s", (NR > 1 ? ", " : "leaks by kind: "), $0, n } END { print "" }'
 fi
 echo "tried $TRIED / survived $SURVIVED / leaked $LEAKED"
 if ((${#REPORT[@]} > 0)); then
