@@ -10,11 +10,12 @@
 #          Running by `podbox ps`; then `down --all`
 #   race   N `up -d` at once, `down --all` while they start (up to 3 times),
 #          then a last `down --all` once every `up` has returned
-#   kill   N pods (at least 6), SIGKILL in turn to: the pod's process as soon as its argv
-#          (podbox-pod:NAME) appears; the pod's process once Running; the
-#          pod's process during `down`; the `up` process mid-start; the pod's
-#          process under a foreground `up`. Then `down --all`, and an `up -d`
-#          (which garbage-collects) and `down` of one more pod
+#   kill   N pods (at least 6), SIGKILL in turn to: the pod's process as
+#          soon as its argv (podbox-pod:NAME) appears; the pod's process once
+#          Running; the pod's process during `down`; the `up` process
+#          mid-start (when the pod's directory, or its process, appears); the
+#          pod's process under a foreground `up`. Then `down --all`, and an
+#          `up -d` (which garbage-collects) and `down` of one more pod
 #
 # A leak is, after a part's cleanup: a process of this run (its pods'
 # processes, argv podbox-pod:NAME, or any process whose environment carries
@@ -23,10 +24,9 @@
 # a storage container (containers.json), a mount of the work directory, a
 # hostPort (127.0.0.1, one per pod) still bound, a pod `podbox ps` still
 # lists. A process of a pod that `podbox ps` does not list is an orphan.
-# A pod survived when each command about it ended within the timeout with
-# exit 0 or a `podbox: ...` error (no hang, no Go panic; a command whose
-# pod got SIGKILL must end within 60 s), burst pods started
-# and ran, and nothing of it was left.
+# A pod survived when each command about it ended in time (STRESS_TIMEOUT;
+# 60 s once its pod got SIGKILL) with exit 0 or a `podbox: ...` error (no
+# hang, no Go panic), burst pods started and ran, and nothing of it was left.
 #
 # Prints one line per part, the failures and leaks found (what and where),
 # then `tried N / survived N / leaked N`; exits 1 on any leak, orphan or
@@ -83,7 +83,7 @@ grep -q "^$(id -un):" /etc/subuid || die "$(id -un) has no range in /etc/subuid:
 for f in "$PODBOX" "$REPO/bin/testimages"; do
     [[ -x $f ]] || die "$f is missing: run 'make build' first"
 done
-for t in jq ss pgrep; do
+for t in jq ss; do
     command -v "$t" >/dev/null || die "$t not found: scripts/install-deps.sh installs it"
 done
 
@@ -260,7 +260,7 @@ wait_pids() {
             done
             return 0
         fi
-        sleep 0.1
+        nap 0.1
     done
 }
 
