@@ -662,7 +662,9 @@ part_race() {
         if [[ $rc != 0 ]]; then
             refused=$((refused + 1))
             # The error without the pod's name, to count alike ones.
-            reasons+=("$(last_error "$LOGS/$name.up.log" | sed -e "s/$name/POD/g" -e 's/time="[^"]*" //g' | cut -c1-110)")
+            why=$(last_error "$LOGS/$name.up.log" | sed -e "s/$name/POD/g" -e 's/time="[^"]*" //g' | cut -c1-110)
+            [[ $rc != hung ]] || why="(hung)"
+            reasons+=("${why:-exit $rc, no podbox: line}")
         fi
     done
     note "$refused of $PODS up -d refused or failed cleanly"
