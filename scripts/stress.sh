@@ -24,9 +24,10 @@
 # a storage container (containers.json), a mount of the work directory, a
 # hostPort (127.0.0.1, one per pod) still bound, a pod `podbox ps` still
 # lists. A process of a pod that `podbox ps` does not list is an orphan.
-# A pod survived when each command about it ended in time (STRESS_TIMEOUT;
-# 60 s once its pod got SIGKILL) with exit 0 or a `podbox: ...` error (no
-# hang, no Go panic), burst pods started and ran, and nothing of it was left.
+# A pod survived when each command about it ended in time
+# (PODBOX_STRESS_TIMEOUT; 60 s once its pod got SIGKILL) with exit 0 or a
+# `podbox: ...` error (no hang, no Go panic), burst pods started and ran,
+# and nothing of it was left.
 #
 # Prints one line per part, the failures and leaks found (what and where),
 # then `tried N / survived N / leaked N`; exits 1 on any leak, orphan or
@@ -38,7 +39,7 @@
 # podbox-test): scratch XDG_* directories and a registry of its own under a
 # fresh temporary directory, all removed at the end. Safe to rerun.
 #
-# Environment: PODBOX (the binary, default bin/podbox), STRESS_TIMEOUT
+# Environment: PODBOX (the binary, default bin/podbox), PODBOX_STRESS_TIMEOUT
 # (seconds any one podbox command may take, default 180).
 set -euo pipefail
 
@@ -48,7 +49,7 @@ exec {NAP_FD}<> <(:)
 PODBOX=${PODBOX:-$REPO/bin/podbox}
 PODS=${PODS:-20}
 ROUNDS=${ROUNDS:-10}
-TIMEOUT=${STRESS_TIMEOUT:-180}
+TIMEOUT=${PODBOX_STRESS_TIMEOUT:-180}
 # Seconds a command may go on once the pod it was about got SIGKILL.
 AFTER_KILL=60
 
@@ -74,7 +75,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $PODS =~ ^[1-9][0-9]*$ && $PODS -le 200 ]] || die "--pods must be 1-200, got '$PODS'"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive number, got '$ROUNDS'"
-[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "STRESS_TIMEOUT must be whole seconds, got '$TIMEOUT'"
+[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "PODBOX_STRESS_TIMEOUT must be whole seconds, got '$TIMEOUT'"
 
 if [[ $(id -u) -eq 0 ]]; then
     die "runs as an ordinary user, never root: sudo make stress (runs it as podbox-test)"
