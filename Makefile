@@ -17,7 +17,7 @@ E2E_FILES = $(if $(E2E_FILTER),$(sort $(wildcard tests/$(E2E_FILTER)*.bats)),tes
 
 IS_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
 
-.PHONY: all help build deps unit unit-userns e2e test lint bench demo clean
+.PHONY: all help build deps unit unit-userns e2e test lint bench stress demo clean
 
 all: build
 
@@ -77,6 +77,18 @@ bench: ## benchmarks
 	@$(MAKE) --no-print-directory build
 	$(GO) build -o bin/bench ./tests/bench
 	bin/bench
+
+# make stress PODS=4 ROUNDS=2        a smaller run (default 20 pods, 10 rounds)
+PODS ?= 20
+ROUNDS ?= 10
+
+stress: build ## reliability: PODS pods at once x ROUNDS, down --all races, SIGKILLs; lists leaks (not in test)
+ifeq ($(IS_ROOT),yes)
+	scripts/test-user.sh create
+	scripts/test-user.sh run scripts/stress.sh --pods $(PODS) --rounds $(ROUNDS)
+else
+	scripts/stress.sh --pods $(PODS) --rounds $(ROUNDS)
+endif
 
 demo: deps build ## install, build, then run a real pod (examples/demo.yaml) as an ordinary user
 ifeq ($(IS_ROOT),yes)
