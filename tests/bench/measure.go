@@ -159,6 +159,7 @@ func (b *bench) defineMetrics() {
 		{key: "up", name: "up: WAR pod, `up` to HTTP answer on its hostPort", unit: "ms", floor: "unshare, runc"},
 		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc"},
 		{key: "down", name: "down: WAR pod, command to return and port free", unit: "ms"},
+		{key: "down-sleep", name: "down: `sleep 3600` pod, default 30 s grace period, command to return", unit: "ms"},
 		{key: "pull", name: "cold pull of busybox from the local registry", unit: "ms"},
 		{key: "oneshot", name: "one-shot pod (`true`), up to exit and gone", unit: "ms", floor: "runc"},
 		{key: "pss", name: "memory kept per idle 2-container pod, PSS", unit: "MiB"},
@@ -205,6 +206,7 @@ func (b *bench) runAll() {
 	phase("warm-up", b.warmUp)
 	phase("up and down", b.measureUpDown)
 	phase("up without init container", b.measureUpNoInit)
+	phase("down of a sleep pod", b.measureDownSleep)
 	phase("one-shot", b.measureOneshot)
 	phase("memory", b.measureMemory)
 	phase("throughput", b.measureThroughput)
@@ -435,6 +437,32 @@ func (b *bench) measureUpNoInit() {
 				logf("%s: %v", t.name, err)
 			}
 			_ = waitPortFree(port, downDeadline)
+		}
+	}
+}
+
+// measureDownSleep: a pod whose PID 1 is `sleep` (no SIGTERM handler) with
+// the default grace period, up untimed, then `down` timed until it returns.
+func (b *bench) measureDownSleep() {
+	for r := 0; r < b.rounds; r++ {
+		for _, t := range b.order(r) {
+			res := b.res("down-sleep", t)
+			if res.failed() {
+				continue
+			}
+			pod := fmt.Sprintf("bs-%s-%d", t.name, r)
+			file, err := b.render("down-sleep", pod, nil)
+			if err != nil {
+				res.fail(err)
+				continue
+			}
+			if err := t.up(file, false); err != nil {
+				res.fail(fmt.Errorf("up failed: %w", err))
+				_ = t.down(file, pod)
+				continue
+			}
+			d, err := timed(func() error { return t.down(file, pod) })
+			res.add(ms(d), err)
 		}
 	}
 }
