@@ -392,7 +392,8 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 	defer tick.Stop()
 	code := 0
 	stopping, killing := false, false
-	var killTimer <-chan time.Time
+	var killTimer, noticeTimer <-chan time.Time
+	said := map[*podHandle]bool{} // said what stopping it does
 	onSignal := func(s os.Signal) {
 		switch {
 		case !stopping:
@@ -402,6 +403,8 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 			for _, h := range pods {
 				_ = h.toPod.Encode(parentMsg{Stop: true})
 			}
+			// A pod busy setting up answers later: say something.
+			noticeTimer = time.After(time.Second)
 		case !killing:
 			killing = true
 			for _, h := range pods {
@@ -423,6 +426,12 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 		case s := <-in.C:
 			if in.fresh(s) {
 				onSignal(s)
+			}
+		case <-noticeTimer:
+			for _, h := range pods {
+				if !said[h] && !gone[h] && !killing {
+					fmt.Fprintf(o.Err, "stopping pod %s: waiting for its process (pid %d); Ctrl-C again to kill now\n", h.name, h.cmd.Process.Pid)
+				}
 			}
 		case <-killTimer:
 			for _, h := range pods {
@@ -451,7 +460,8 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 				_ = ev.h.toPod.Encode(parentMsg{Stop: true})
 			case ev.msg.Event == eventStopping:
 				mux.poll()
-				if stopping && !killing {
+				if stopping && !killing && !said[ev.h] {
+					said[ev.h] = true
 					fmt.Fprintln(o.Err, stoppingWords(ev.h.name, ev.msg))
 				}
 			case ev.msg.Event == eventExited || ev.msg.Event == eventRunning:
