@@ -34,6 +34,7 @@ func ChildMain() int {
 	var w work
 	if err := in.Decode(&w); err != nil {
 		logrus.Errorf("[podbox:pod] reading the pod's work: %v", err)
+		events.send(childMsg{Event: eventErrorMsg, Error: fmt.Sprintf("the pod's process could not read its work: %v", err)})
 		return 125
 	}
 	keepPortsFromExec(&w)
@@ -42,11 +43,12 @@ func ChildMain() int {
 	if lvl, err := logrus.ParseLevel(w.LogLevel); err == nil && lvl > logrus.InfoLevel {
 		logrus.SetLevel(lvl)
 	}
-	p := &podProc{w: &w, events: events, stopCh: make(chan struct{}), sidecarsCh: make(chan struct{}), in: in}
-	err := p.run()
+	p := &podProc{w: &w, events: events, stopCh: make(chan struct{}), sidecarsCh: make(chan struct{}), in: in,
+		killCh: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	err := p.runReporting()
 	if err != nil {
 		logrus.Errorf("[podbox:pod] %v", err)
-		events.send(childMsg{Event: "error", Error: err.Error()})
+		events.send(childMsg{Event: eventErrorMsg, Error: err.Error()})
 	}
 	p.teardown()
 	if err != nil {
@@ -85,11 +87,69 @@ type podProc struct {
 	stopCh   chan struct{} // closed when the pod is asked to stop
 	sups     sync.WaitGroup
 
+	killOnce  sync.Once
+	killCh    chan struct{}  // closed when stopping must not wait any longer: SIGKILL now
+	stopMu    sync.Mutex     // guards stopGrace
+	stopGrace *time.Duration // a grace period the stop request asked for; nil: the pod's
+	nudge     chan struct{}  // a stop request changed stopGrace
+
 	sidecarsOnce sync.Once
 	sidecarsCh   chan struct{} // closed when the app containers are all done
 }
 
-func (p *podProc) stop() { p.stopOnce.Do(func() { close(p.stopCh) }) }
+func (p *podProc) stop() {
+	p.stopOnce.Do(func() {
+		if p.state != nil {
+			p.state.markDeleting(p.grace())
+		}
+		close(p.stopCh)
+	})
+}
+
+// kill makes a stop not wait for the grace period (a second Ctrl-C).
+func (p *podProc) kill() {
+	p.stop()
+	p.killOnce.Do(func() { close(p.killCh) })
+}
+
+// requestStop asks the pod to stop; grace, if not nil, shortens its grace
+// period (never lengthens it), as a second `kubectl delete
+// --grace-period` does.
+func (p *podProc) requestStop(grace *time.Duration) {
+	if grace != nil {
+		p.stopMu.Lock()
+		if p.stopGrace == nil || *grace < *p.stopGrace {
+			p.stopGrace = grace
+		}
+		p.stopMu.Unlock()
+		select {
+		case p.nudge <- struct{}{}:
+		default:
+		}
+	}
+	p.stop()
+}
+
+// note tells a foreground `up` what happens, for its user; `up -d` has
+// gone, and nobody reads the pipe.
+func (p *podProc) note(m childMsg) {
+	if p.w.Foreground {
+		p.events.send(m)
+	}
+}
+
+// runReporting runs the pod and turns a panic into an error that `up`
+// reports, with the stack in the pod's log.
+func (p *podProc) runReporting() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			logrus.Errorf("[podbox:pod] panic: %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("the pod's process failed: %v", r)
+			p.stop()
+		}
+	}()
+	return p.run()
+}
 
 func (p *podProc) stopping() bool {
 	select {
@@ -136,7 +196,7 @@ func (p *podProc) run() error {
 	case <-started:
 	case <-p.stopCh:
 	}
-	p.events.send(childMsg{Event: "started", Phase: p.state.phase(), Errors: p.state.startErrors()})
+	p.events.send(childMsg{Event: eventStartedMsg, Phase: p.state.phase(), Errors: p.state.startErrors()})
 	// Setup (the store, the manifest) is done: give its heap back, the
 	// pod's PID 1 lives as long as the pod.
 	debug.FreeOSMemory()
@@ -148,7 +208,7 @@ func (p *podProc) run() error {
 			go p.stopSidecars()
 		}
 		if ph := p.state.phase(); podFinished(ph) && p.state.sidecarsFinal() {
-			p.events.send(childMsg{Event: "finished", Phase: ph, Errors: p.state.startErrors()})
+			p.events.send(childMsg{Event: eventFinishedMsg, Phase: ph, Errors: p.state.startErrors()})
 			break
 		}
 		select {
@@ -174,6 +234,9 @@ func (p *podProc) listenParent() {
 				p.stop()
 			}
 			return
+		}
+		if m.Kill {
+			p.kill()
 		}
 		if m.Stop {
 			p.stop()
@@ -319,4 +382,3 @@ func sleepOrStop(p *podProc, c *container, d time.Duration) error {
 }
 
 func (p *podProc) snapshotPod() *corev1.Pod { return p.state.snapshot() }
-func (p *podProc) requestStop()             { p.stop() }

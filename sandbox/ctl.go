@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +20,8 @@ import (
 //
 //	GET  /pod     the v1.Pod with its status
 //	GET  /events  the pod's events, a v1.EventList
-//	POST /stop    stop the pod (202); it removes itself, then its process exits
+//	POST /stop    stop the pod (202); it removes itself, then its process exits.
+//	              ?gracePeriodSeconds=N shortens its grace period (0: SIGKILL now)
 //	POST /exec    run a process in a container (exec.go): an execRequest,
 //	              then 101 Switching Protocols and the stdio by SCM_RIGHTS
 //
@@ -37,8 +39,8 @@ type ctlServer struct {
 type podStatus interface {
 	snapshotPod() *corev1.Pod
 	podEvents() []corev1.Event
-	revision() int // changes whenever the pod or its events change
-	requestStop()
+	revision() int                    // changes whenever the pod or its events change
+	requestStop(grace *time.Duration) // nil: the pod's own grace period
 	execHandler() http.HandlerFunc
 }
 
@@ -77,7 +79,16 @@ func serveCtl(sock string, pod podStatus) (*ctlServer, error) {
 		_ = json.NewEncoder(w).Encode(list)
 	})
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
-		pod.requestStop()
+		var grace *time.Duration
+		if v := r.URL.Query().Get("gracePeriodSeconds"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				http.Error(w, "gracePeriodSeconds: not a number of seconds: "+v, http.StatusBadRequest)
+				return
+			}
+			grace = ptr(time.Duration(n) * time.Second)
+		}
+		pod.requestStop(grace)
 		w.WriteHeader(http.StatusAccepted)
 	})
 	mux.HandleFunc("POST /exec", pod.execHandler())
@@ -181,8 +192,14 @@ func (c *ctlClient) events(ctx context.Context) ([]corev1.Event, error) {
 	return l.Items, nil
 }
 
-func (c *ctlClient) stop(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://pod/stop", nil)
+// stop asks the pod to stop; grace, if not negative, is the grace period
+// in seconds instead of the pod's.
+func (c *ctlClient) stop(ctx context.Context, grace int) error {
+	u := "http://pod/stop"
+	if grace >= 0 {
+		u += "?gracePeriodSeconds=" + strconv.Itoa(grace)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	resp, err := c.c.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errCtlDead, err)

@@ -23,6 +23,14 @@ type DownOptions struct {
 	All          bool               // or every pod
 	Store        image.StoreOptions // the image store (leftovers of dead pods)
 	Out          io.Writer          // one line per pod removed
+	// GracePeriod, if not nil, replaces the pods'
+	// terminationGracePeriodSeconds (kubectl delete --grace-period): 0
+	// kills at once. nil: each pod's own.
+	GracePeriod *time.Duration
+	// Timeout is how long to wait for a pod to stop before killing its
+	// process outright (kubectl delete --timeout); 0: its grace period
+	// plus 15 s.
+	Timeout time.Duration
 }
 
 // Down stops pods and removes them: containers, root filesystems, volumes,
@@ -84,7 +92,7 @@ func Down(ctx context.Context, o DownOptions) error {
 		}
 		t := &target{name: n, st: st, done: make(chan error, 1)}
 		targets = append(targets, t)
-		go func() { t.done <- downOne(ctx, t.name, t.st, o.Store) }()
+		go func() { t.done <- downOne(ctx, t.name, t.st, o) }()
 	}
 	for _, t := range targets {
 		if err := <-t.done; err != nil {
@@ -104,7 +112,8 @@ func Down(ctx context.Context, o DownOptions) error {
 	return errors.Join(errs...)
 }
 
-func downOne(ctx context.Context, name string, st podProbe, so image.StoreOptions) error {
+func downOne(ctx context.Context, name string, st podProbe, o DownOptions) error {
+	so := o.Store
 	dirs := PodDirs(name)
 	if st.alive {
 		pp, _ := livePodProcess(name)
@@ -112,16 +121,25 @@ func downOne(ctx context.Context, name string, st podProbe, so image.StoreOption
 		if st.spec != nil && st.spec.Spec.TerminationGracePeriodSeconds != nil {
 			grace = time.Duration(*st.spec.Spec.TerminationGracePeriodSeconds) * time.Second
 		}
-		if err := newCtlClient(dirs.ctlSock()).stop(ctx); err != nil {
+		secs := -1
+		if o.GracePeriod != nil {
+			grace = max(*o.GracePeriod, 0)
+			secs = int(grace / time.Second)
+		}
+		timeout := grace + 15*time.Second
+		if o.Timeout > 0 {
+			timeout = o.Timeout
+		}
+		if err := newCtlClient(dirs.ctlSock()).stop(ctx, secs); err != nil {
 			// The process lives but does not answer: PID 1 takes the
 			// pod's processes with it.
 			logrus.Warnf("pod %q: %v: killing its process %d", name, err, pp.PID)
 			pp.signal(unix.SIGKILL)
 		}
-		deadline := time.Now().Add(grace + 15*time.Second)
+		deadline := time.Now().Add(timeout)
 		for pp.alive() {
 			if time.Now().After(deadline) {
-				logrus.Warnf("pod %q did not stop in %s: killing its process %d", name, grace+15*time.Second, pp.PID)
+				logrus.Warnf("pod %q did not stop in %s: killing its process %d", name, timeout, pp.PID)
 				pp.signal(unix.SIGKILL)
 				deadline = time.Now().Add(time.Hour)
 			}

@@ -184,38 +184,6 @@ func List(ctx context.Context, o ListOptions) error {
 	return tw.Flush()
 }
 
-// podStatusWord is the STATUS column: the phase, Init:n/m while init
-// containers run, CrashLoopBackOff when a container waits to restart, Gone
-// for a pod whose process died, NetworkDown for one whose slirp4netns did.
-func podStatusWord(p *corev1.Pod) string {
-	st := p.Status
-	if st.Phase == corev1.PodUnknown && st.Reason != "" {
-		return st.Reason
-	}
-	if st.Reason == reasonNetworkDown && !podFinished(st.Phase) {
-		return reasonNetworkDown
-	}
-	if st.Phase == corev1.PodPending && len(st.InitContainerStatuses) > 0 {
-		done := 0
-		for _, cs := range st.InitContainerStatuses {
-			if t := cs.State.Terminated; t != nil && t.ExitCode == 0 {
-				done++
-			}
-		}
-		if done < len(st.InitContainerStatuses) {
-			return fmt.Sprintf("Init:%d/%d", done, len(st.InitContainerStatuses))
-		}
-	}
-	if st.Phase == corev1.PodRunning {
-		for _, cs := range st.ContainerStatuses {
-			if w := cs.State.Waiting; w != nil && w.Reason == reasonCrashLoopBackOff {
-				return reasonCrashLoopBackOff
-			}
-		}
-	}
-	return string(st.Phase)
-}
-
 func containerState(cs corev1.ContainerStatus) (state, code, since string) {
 	switch s := cs.State; {
 	case s.Running != nil:

@@ -27,15 +27,21 @@ type follower struct {
 	rest    []byte // an incomplete last line
 	partial strings.Builder
 	colour  string
+	// fh stays open once the file exists: the lines a pod writes just
+	// before it removes its directory are still read.
+	fh *os.File
 }
 
 // records returns the complete records added since the last call.
 func (f *follower) records() []LogRecord {
-	fh, err := os.Open(f.src.path)
-	if err != nil {
-		return nil
+	if f.fh == nil {
+		fh, err := os.Open(f.src.path)
+		if err != nil {
+			return nil
+		}
+		f.fh = fh
 	}
-	defer fh.Close()
+	fh := f.fh
 	if _, err := fh.Seek(f.off, io.SeekStart); err != nil {
 		return nil
 	}
@@ -90,6 +96,16 @@ func newLogMux(srcs []logSource, out io.Writer) *logMux {
 		m.width = max(m.width, len(s.label))
 	}
 	return m
+}
+
+// close closes the files the followers hold.
+func (m *logMux) close() {
+	for _, f := range m.fs {
+		if f.fh != nil {
+			f.fh.Close()
+			f.fh = nil
+		}
+	}
 }
 
 // poll prints what was added to the files since the last poll, in time
@@ -188,6 +204,7 @@ func Logs(ctx context.Context, o LogsOptions) error {
 		srcs = append(srcs, logSource{label: n, path: dirs.LogPath(n)})
 	}
 	m := newLogMux(srcs, o.Out)
+	defer m.close()
 	m.timestamps = o.Timestamps
 	m.prefix = len(srcs) > 1
 	if o.Tail >= 0 {

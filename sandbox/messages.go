@@ -11,12 +11,25 @@ import (
 //
 // Parent → child, on fd 3: a work value, then a parentMsg when slirp4netns
 // has configured the network, then (foreground only) a parentMsg asking
-// the pod to stop. EOF in the foreground means the parent died: the pod
-// stops too.
+// the pod to stop, and another to kill it now (a second Ctrl-C). EOF in
+// the foreground means the parent died: the pod stops too.
 //
-// Child → parent, on fd 4: childMsg values: started (the app containers
-// run, or the pod already finished), finished (the pod's phase is final),
-// or an error that ended the pod before it started.
+// Child → parent, on fd 4: childMsg values: started (every container that
+// can start now was tried once, or the pod already finished), finished
+// (the pod's phase is final), or an error that ended the pod before it
+// started. A foreground pod also says what happens for its user: running
+// (an init container started), exited (a container ended, and when it
+// restarts), stopping (who got the stop signal, who was killed at once).
+//
+//	up (parent)                         pod PID 1 (child)
+//	   work ───────────────────────────▶ setup: mounts, rootfs, bundles, ctl.sock
+//	   {networkReady} ─────────────────▶ containers start
+//	   ◀──────────────────────────────── {started} (or {error})
+//	   ◀──────────────────────────────── {running} {exited} …   (foreground)
+//	   {stop} (Ctrl-C) ────────────────▶ SIGTERM / SIGKILL at once
+//	   ◀──────────────────────────────── {stopping}
+//	   {kill} (Ctrl-C again) ──────────▶ SIGKILL now
+//	   ◀──────────────────────────────── {finished} (the pod ended by itself)
 const (
 	fdWork   = 3
 	fdEvents = 4
@@ -51,9 +64,20 @@ type parentMsg struct {
 	NetworkReady bool   `json:"networkReady,omitempty"`
 	Error        string `json:"error,omitempty"` // the network could not be made: give up
 	Stop         bool   `json:"stop,omitempty"`
+	Kill         bool   `json:"kill,omitempty"` // stopping: SIGKILL now, do not wait out the grace period
 	// SlirpPID comes with NetworkReady, for the pod's events.
 	SlirpPID int `json:"slirpPID,omitempty"`
 }
+
+// childMsg events.
+const (
+	eventStartedMsg  = "started"
+	eventFinishedMsg = "finished"
+	eventErrorMsg    = "error"
+	eventRunning     = "running"
+	eventExited      = "exited"
+	eventStopping    = "stopping"
+)
 
 type childMsg struct {
 	Event string          `json:"event"` // started, finished, error
@@ -61,4 +85,18 @@ type childMsg struct {
 	Error string          `json:"error,omitempty"`
 	// Errors are containers that could not start, for the user.
 	Errors []string `json:"errors,omitempty"`
+
+	// running, exited: which container, and how it ended.
+	Container string `json:"container,omitempty"`
+	Init      bool   `json:"init,omitempty"`
+	Code      int    `json:"code,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message,omitempty"`
+	RestartIn string `json:"restartIn,omitempty"` // exited: restarts after this back-off; "": it does not
+
+	// stopping: the containers sent the stop signal, the grace period they
+	// have, and those killed at once because the signal could not reach them.
+	Waiting []string `json:"waiting,omitempty"`
+	Grace   string   `json:"grace,omitempty"`
+	Killed  []string `json:"killed,omitempty"`
 }

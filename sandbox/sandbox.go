@@ -50,9 +50,22 @@
 //     container is done, so that the pod can finish. The pod's phase is
 //     the app containers'.
 //   - Stopping: SIGTERM through the runtime, SIGKILL after
-//     terminationGracePeriodSeconds, then the rootfs, volumes and both pod
-//     directories are removed by PID 1 itself, from inside the user
-//     namespace, before it exits. If PID 1 dies any other way the kernel
+//     terminationGracePeriodSeconds (or `down --grace-period N`, which
+//     only ever shortens it, as a second `kubectl delete` does; 0 kills at
+//     once), then the rootfs, volumes and both pod directories are removed
+//     by PID 1 itself, from inside the user namespace, before it exits.
+//     But a container whose PID 1 cannot get SIGTERM is killed at once
+//     (stopsignal.go): the init of a PID namespace only receives the
+//     signals it has a handler for (pid_namespaces(7)), so for a shell or
+//     `sleep` as PID 1 — most manifests — the kernel discards SIGTERM and
+//     the grace period would be 30 s of waiting for nothing. The pod's PID 1
+//     reads SigCgt/SigIgn/SigBlk and NSpid in its own /proc; the event is
+//     the kubelet's Killing, "Stopping container web: it does not handle
+//     SIGTERM; killed at once". A container sharing the pod's PID
+//     namespace is no init: SIGTERM's default action applies and it gets
+//     SIGTERM. (preStop hooks, when they come, run before this.) `down`
+//     waits --timeout (default: the grace period + 15 s), then kills the
+//     pod's PID 1, which takes its containers with it, and cleans up. If PID 1 dies any other way the kernel
 //     kills everything in its PID namespace and slirp4netns exits on its
 //     exit-fd; the next `up` or `down` finds the stale pid and removes the
 //     leftovers (storage containers, subuid-owned volume files).
@@ -60,6 +73,35 @@
 //     phase and logs: its PID 1 stays alive, holding the status, until down.
 //     A foreground `up` removes its pods when they finish or on Ctrl-C, and
 //     the pod stops by itself if the foreground `up` dies (its pipe closes).
+//   - `up -d` returns as `kubectl apply` does, once the pod exists and its
+//     containers are being started: once every container that can start
+//     now has been tried once (the first init container, or each app
+//     container, started or failed to). An init container that waits for
+//     ever or a container that cannot start never holds it; `ps` shows the
+//     STATUS kubectl's printPod computes (Init:0/2, Init:CrashLoopBackOff,
+//     CrashLoopBackOff, Completed, Terminating …, podstatus.go). `up -d
+//     --wait` then polls the control sockets until every pod is Ready or
+//     Succeeded, and exits 1 naming what is not ready after --timeout
+//     (default 5 min, Helm's --wait default; DefaultWaitTimeout) or as soon
+//     as a pod Failed.
+//   - A foreground `up` always answers signals (interrupt.go): the first
+//     Ctrl-C, SIGTERM or SIGHUP stops the pods and prints what that does
+//     (who got SIGTERM and for how long, who was killed at once); a second
+//     kills at once (the pods' PID 1 SIGKILLs the containers; if it has not
+//     ended 5 s later, `up` kills it and removes what it left), as `docker
+//     compose up` does; the exit code is 128 + the first signal. On a
+//     terminal one Ctrl-C arrives twice (from the terminal and forwarded
+//     by the podbox outside the user namespace): there a repeat within
+//     250 ms counts once. While the pods run, the foreground says each
+//     container exit and restart back-off and each init container start
+//     (messages.go: running, exited, stopping), as compose says "exited
+//     with code N". It keeps the log files open, so the last lines a pod
+//     writes before removing them are still printed.
+//   - A pod whose process dies while starting is reported by the error it
+//     sent (the "error" event, panics included); if it died without one,
+//     `up` says how (exit code or signal), quotes the crash line of its log
+//     and keeps that log beside the pods' runtime dirs (failed-<pod>-….log),
+//     as the pod's own runtime dir is removed.
 //   - The pod's PID 1 runs in its own session, so a terminal's Ctrl-C reaches
 //     only `up`, which stops the pods in order.
 //   - Directories: runtime <RunDir>/pods/<pod>/ (ctl.sock, pid, pod.json,

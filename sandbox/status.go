@@ -129,6 +129,17 @@ func (s *podState) failInit() {
 	s.recomputeLocked()
 }
 
+// markDeleting records that the pod was asked to stop, as the API server
+// sets deletionTimestamp: ps shows it Terminating until it is gone.
+func (s *podState) markDeleting(grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := metav1.Now()
+	s.pod.DeletionTimestamp = &now
+	s.pod.DeletionGracePeriodSeconds = ptr(int64(grace / time.Second))
+	s.recomputeLocked()
+}
+
 func (s *podState) phase() corev1.PodPhase {
 	s.mu.Lock()
 	defer s.mu.Unlock()

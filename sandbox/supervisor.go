@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -75,42 +76,57 @@ func (c *container) prepare() error {
 }
 
 // supervise runs the init containers in order, then the app containers in
-// parallel, and closes started once they all have been started once (or
-// the pod ended before).
+// parallel. It closes started once every container that can start now has
+// been tried once (started, or failed to): `up -d` returns then, as
+// `kubectl apply` does, without waiting for an init container to finish or
+// for a container that cannot start. So with init containers it closes
+// once the first one runs.
 func (p *podProc) supervise(started chan struct{}) {
-	var once sync.Once
-	markStarted := func() { once.Do(func() { close(started) }) }
+	markStarted := sync.OnceFunc(func() { close(started) })
 	defer markStarted()
 	pod := p.w.Pod
 	for i := range pod.Spec.InitContainers {
 		c := p.ctrs[pod.Spec.InitContainers[i].Name]
 		if c.sidecar {
 			// Started in order, then it runs beside the rest.
-			if !p.startLoop(c) {
+			if !p.startLoop(c, markStarted) {
 				return
 			}
 			continue
 		}
-		if ok := c.loop(nil); !ok {
+		if ok := c.loop(nil, markStarted); !ok {
 			return
 		}
 	}
 	for i := range pod.Spec.Containers {
-		if !p.startLoop(p.ctrs[pod.Spec.Containers[i].Name]) {
+		// Each app container is tried once before the next, but one
+		// that cannot start does not hold the others up.
+		c := p.ctrs[pod.Spec.Containers[i].Name]
+		tried := make(chan struct{})
+		p.sups.Add(1)
+		go func() {
+			defer p.sups.Done()
+			c.loop(nil, sync.OnceFunc(func() { close(tried) }))
+		}()
+		select {
+		case <-tried:
+		case <-p.stopCh:
 			return
 		}
 	}
 	markStarted()
 }
 
-// startLoop runs c's loop in its own goroutine and waits until c has been
-// started once; false if the pod is stopping.
-func (p *podProc) startLoop(c *container) bool {
+// startLoop runs sidecar c's loop in its own goroutine and waits until c
+// runs, as the kubelet waits for a sidecar before the next init
+// container; false if the pod is stopping. onTried is called once c has
+// been tried once.
+func (p *podProc) startLoop(c *container, onTried func()) bool {
 	p.sups.Add(1)
 	first := make(chan struct{})
 	go func() {
 		defer p.sups.Done()
-		c.loop(first)
+		c.loop(sync.OnceFunc(func() { close(first) }), onTried)
 	}()
 	select {
 	case <-first:
@@ -122,29 +138,48 @@ func (p *podProc) startLoop(c *container) bool {
 
 // loop runs the container until it is done per the restart policy and
 // reports whether it ended well (for an init container: exited 0).
-// firstStart, if not nil, is closed once it has been started (or failed to).
-func (c *container) loop(firstStart chan struct{}) bool {
+// onStart, if not nil, is called once it has been started; onTried, if
+// not nil, once its first attempt is over (started or failed to start);
+// both are called, at the latest, when loop returns.
+func (c *container) loop(onStart, onTried func()) bool {
 	p := c.p
 	policy := p.w.Pod.Spec.RestartPolicy
 	backoff := backoffInitial
-	closeFirst := func() {
-		if firstStart != nil {
-			close(firstStart)
-			firstStart = nil
+	tried := func() {
+		if onTried != nil {
+			onTried()
 		}
 	}
-	defer closeFirst()
+	defer tried()
+	if onStart != nil {
+		defer onStart()
+	}
+	started := func() {
+		tried()
+		if onStart != nil {
+			onStart()
+		}
+		if c.init && !c.sidecar {
+			p.note(childMsg{Event: eventRunning, Container: c.spec.Name, Init: true})
+		}
+	}
 	for {
 		if p.stopping() || (c.sidecar && p.sidecarsStopping()) {
 			p.state.setFinal(c.spec.Name)
 			return false
 		}
 		began := time.Now()
-		code, reason, err := c.runOnce(closeFirst)
+		code, reason, err := c.runOnce(started)
+		tried()
 		if err != nil {
 			logrus.Warnf("[podbox:pod] container %q: %v", c.spec.Name, err)
 		}
+		exit := childMsg{Event: eventExited, Container: c.spec.Name, Init: c.init, Code: code, Reason: reason}
+		if reason == reasonStartError && err != nil {
+			exit.Message = err.Error()
+		}
 		if p.stopping() || (c.sidecar && p.sidecarsStopping()) {
+			p.note(exit)
 			p.state.setFinal(c.spec.Name)
 			return false
 		}
@@ -160,6 +195,7 @@ func (c *container) loop(firstStart chan struct{}) bool {
 			restart = code != 0
 		}
 		if !restart {
+			p.note(exit)
 			if c.init && code != 0 {
 				p.state.setFinal(c.spec.Name)
 				p.state.failInit()
@@ -171,6 +207,8 @@ func (c *container) loop(firstStart chan struct{}) bool {
 		if time.Since(began) > backoffReset {
 			backoff = backoffInitial
 		}
+		exit.RestartIn = seconds(backoff)
+		p.note(exit)
 		p.state.events.record(time.Now(), corev1.EventTypeWarning, eventBackOff, fieldPath(c),
 			"Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, p.w.Pod.Name, p.state.namespace(), p.state.uid())
 		p.state.update(c.spec.Name, func(cs *corev1.ContainerStatus) {
@@ -179,7 +217,6 @@ func (c *container) loop(firstStart chan struct{}) bool {
 				Reason:  reasonCrashLoopBackOff,
 				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", backoff, c.spec.Name, p.w.Pod.Name),
 			}}
-			_ = reason
 		})
 		if sleepOrStop(p, c, backoff) != nil {
 			p.state.setFinal(c.spec.Name)
@@ -295,6 +332,11 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	return code, reason, nil
 }
 
+// seconds says d for a user: "30 s".
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+}
+
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -305,11 +347,12 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 }
 
 // stopContainers stops the pod's containers as the kubelet does: SIGTERM,
-// then SIGKILL after terminationGracePeriodSeconds.
+// then SIGKILL after terminationGracePeriodSeconds (or the grace period
+// the stop request asked for), and tells a foreground `up` what it does.
 func (p *podProc) stopContainers() {
 	done := make(chan struct{})
 	go func() { p.sups.Wait(); close(done) }()
-	p.terminate(func(*container) bool { return true }, done)
+	p.terminate(func(*container) bool { return true }, done, true)
 }
 
 // stopSidecars stops the sidecars once every app container is done, as the
@@ -329,7 +372,7 @@ func (p *podProc) stopSidecars() {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	p.terminate(func(c *container) bool { return c.sidecar }, done)
+	p.terminate(func(c *container) bool { return c.sidecar }, done, false)
 }
 
 func (p *podProc) sidecarsStopping() bool {
@@ -341,15 +384,46 @@ func (p *podProc) sidecarsStopping() bool {
 	}
 }
 
-// terminate signals the containers that which selects, SIGTERM then SIGKILL
-// after the grace period, until done is closed.
-func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}) {
-	grace := 30 * time.Second
+// podGrace is the pod's terminationGracePeriodSeconds, 30 s by default.
+func (p *podProc) podGrace() time.Duration {
 	if g := p.w.Pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		grace = time.Duration(*g) * time.Second
+		return time.Duration(*g) * time.Second
 	}
+	return 30 * time.Second
+}
+
+// grace is the grace period a stop has now: the one a stop request asked
+// for, else the pod's.
+func (p *podProc) grace() time.Duration {
+	p.stopMu.Lock()
+	defer p.stopMu.Unlock()
+	if p.stopGrace != nil {
+		return *p.stopGrace
+	}
+	return p.podGrace()
+}
+
+// terminate stops the containers that which selects, until done is
+// closed: SIGTERM, then SIGKILL once the grace period is over or kill is
+// asked. A container whose PID 1 cannot get SIGTERM (no handler in a PID
+// namespace's init, as a shell or sleep: the kernel discards it; or
+// ignored) gets SIGKILL at once: waiting would change nothing but the time
+// the stop takes (Podman's `kube down` does not wait either). report sends
+// a foreground `up` who waits and who was killed.
+func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, report bool) {
 	ctx := context.Background()
-	signalAll := func(sig syscall.Signal) {
+	start := time.Now()
+	send := func(c *container, pid int, sig syscall.Signal) {
+		if err := p.rt.Kill(ctx, c.id, sig); err != nil {
+			// The runtime lost its state (someone removed it): the
+			// process is still ours to signal, and its PID
+			// namespace dies with it.
+			logrus.Warnf("[podbox:pod] kill %s %s: %v; signalling pid %d", sig, c.id, err, pid)
+			_ = syscall.Kill(pid, sig)
+		}
+	}
+	running := func() map[*container]int {
+		out := map[*container]int{}
 		for _, c := range p.ctrs {
 			if !which(c) {
 				continue
@@ -357,36 +431,62 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}) {
 			c.mu.Lock()
 			created, pid := c.created, c.pid
 			c.mu.Unlock()
-			if !created {
-				continue
-			}
-			if err := p.rt.Kill(ctx, c.id, sig); err != nil {
-				// The runtime lost its state (someone removed it): the
-				// process is still ours to signal, and its PID
-				// namespace dies with it.
-				logrus.Warnf("[podbox:pod] kill %s %s: %v; signalling pid %d", sig, c.id, err, pid)
-				_ = syscall.Kill(pid, sig)
+			if created {
+				out[c] = pid
 			}
 		}
+		return out
 	}
+	grace := p.grace()
 	logrus.Infof("[podbox:pod] stopping: SIGTERM, SIGKILL after %s", grace)
-	for _, c := range p.ctrs {
-		c.mu.Lock()
-		created := c.created
-		c.mu.Unlock()
-		if which(c) && created {
-			p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s", c.spec.Name)
+	var waiting, killed []string
+	for c, pid := range running() {
+		name := c.spec.Name
+		why := ""
+		switch {
+		case grace <= 0:
+			why = "grace period 0"
+		default:
+			switch stopSignalFate(pid, syscall.SIGTERM) {
+			case fateDropped:
+				why = "it does not handle SIGTERM"
+			case fateIgnored:
+				why = "it ignores SIGTERM"
+			}
 		}
+		if why != "" {
+			p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s: %s; killed at once", name, why)
+			logrus.Infof("[podbox:pod] container %q: %s: SIGKILL", name, why)
+			send(c, pid, syscall.SIGKILL)
+			killed = append(killed, name)
+			continue
+		}
+		p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s", name)
+		send(c, pid, syscall.SIGTERM)
+		waiting = append(waiting, name)
 	}
-	signalAll(syscall.SIGTERM)
-	select {
-	case <-done:
-		return
-	case <-time.After(grace):
+	if report {
+		sort.Strings(waiting)
+		sort.Strings(killed)
+		p.note(childMsg{Event: eventStopping, Waiting: waiting, Killed: killed, Grace: seconds(grace)})
 	}
-	logrus.Infof("[podbox:pod] grace period of %s over: SIGKILL", grace)
 	for {
-		signalAll(syscall.SIGKILL)
+		grace = p.grace()
+		select {
+		case <-done:
+			return
+		case <-p.nudge:
+			continue // a shorter grace period: count again from the start
+		case <-p.killCh:
+		case <-time.After(time.Until(start.Add(grace))):
+		}
+		break
+	}
+	logrus.Infof("[podbox:pod] grace period of %s over (or kill asked): SIGKILL", grace)
+	for {
+		for c, pid := range running() {
+			send(c, pid, syscall.SIGKILL)
+		}
 		select {
 		case <-done:
 			return

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +26,9 @@ import (
 // UpOptions say which pods to run and how.
 type UpOptions struct {
 	ManifestPath string             // required: a YAML file of one or more Pods; "-": standard input
-	Detach       bool               // return once the containers have started
+	Detach       bool               // return once every container has been started (or failed to) once
+	Wait         bool               // with Detach: then wait until every container is ready, or the pod Succeeded
+	WaitTimeout  time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
 	Runtime      string             // OCI runtime name or path; "": the first that works
 	Store        image.StoreOptions // the image store
 	LogLevel     string             // passed to the pod's process
@@ -45,17 +46,21 @@ var ErrNotInUserNS = errors.New("must run inside podbox's user namespace")
 
 // Up runs the pods of a manifest. It must run inside podbox's user
 // namespace. In the foreground it streams the containers' output until the
-// pods finish or ctx is cancelled (Ctrl-C), then removes them, and returns
-// 0 if every pod Succeeded, 1 if one Failed, 130 if interrupted. With
-// Detach it returns 0 once the pods' containers have started.
+// pods finish or a signal comes (Ctrl-C, SIGTERM), then removes them, and
+// returns 0 if every pod Succeeded, 1 if one Failed, 128+signal if
+// interrupted. With Detach it returns 0 once every container has been
+// started, or has failed to, once (an init container that waits, or a
+// container that cannot start, does not hold it: ps shows them); with
+// Wait, once every container is ready (*NotReadyError after WaitTimeout).
 func Up(ctx context.Context, o UpOptions) (int, error) {
 	if !userns.Inside() {
 		return 125, ErrNotInUserNS
 	}
 	// Ctrl-C while pulling cancels the pull cleanly (the store stays
 	// consistent); once the pods run, foreground stops them.
-	ctx, cancel := signal.NotifyContext(ctx, unix.SIGINT, unix.SIGTERM)
-	defer cancel()
+	in := notifyInterrupts(ctx)
+	defer in.close()
+	ctx = in.ctx
 	f, err := manifest.Load(o.ManifestPath)
 	if err != nil {
 		return 125, err
@@ -98,7 +103,10 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	}
 	var started []*podHandle
 	for _, pod := range f.Pods {
-		h, err := startPod(pod, images, ports[pod.Name], o)
+		if ctx.Err() != nil {
+			break // interrupted: stop what runs, start nothing more
+		}
+		h, err := startPod(ctx, pod, images, ports[pod.Name], o)
 		if err != nil {
 			for _, h := range started {
 				h.stopAndWait()
@@ -107,15 +115,19 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		}
 		started = append(started, h)
 	}
-	if o.Detach {
+	in.takeOver()
+	if o.Detach && in.firstSignal() == nil {
+		if o.Wait {
+			if code, err := waitReady(started, o, in); code != 0 || err != nil {
+				return code, err
+			}
+		}
 		for _, h := range started {
 			fmt.Fprintln(o.Out, h.name)
 		}
 		return 0, nil
 	}
-	// From here on, foreground's own signal handling knows which signal
-	// came, for the exit code.
-	return foreground(context.WithoutCancel(ctx), started, o)
+	return foreground(started, o, in)
 }
 
 // ensureImages pulls what is missing for every container, per its
@@ -165,12 +177,16 @@ type podHandle struct {
 	toPod  *json.Encoder
 	events chan childMsg
 	exited chan struct{}
+	// waitErr is how its process ended, once exited is closed.
+	waitErr error
+	// early are the messages that came before "started".
+	early []childMsg
 }
 
 // startPod clones the pod's PID 1 into new namespaces, connects it with
 // slirp4netns, hands it the work, and waits until its containers have
 // started.
-func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
+func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
 	dirs := newPodDirs(pod.Name)
 	// Until its pid file is written, the pod is created under lockPods:
 	// no garbage collection can take it for a dead one.
@@ -279,10 +295,13 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	}
 	ports.close() // the pod holds them now
 	netR.Close()
+	// Only the pod writes events: with our copy closed, the pipe ends
+	// when the pod's process does, whatever it sent.
+	evW.Close()
 	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, store: o.Store, cmd: cmd, toPod: json.NewEncoder(workW),
-		events: make(chan childMsg, 8), exited: make(chan struct{})}
+		events: make(chan childMsg, 64), exited: make(chan struct{})}
 	go func() {
-		_ = cmd.Wait()
+		h.waitErr = cmd.Wait()
 		workW.Close()
 		close(h.exited)
 	}()
@@ -326,7 +345,7 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 		_ = h.toPod.Encode(parentMsg{Error: err.Error()})
 		<-h.exited
 		// The pod may have failed first (and slirp4netns then lost it).
-		if m, open := <-h.events; open && m.Event == "error" {
+		if m, open := <-h.events; open && m.Event == eventErrorMsg {
 			return nil, errors.New(m.Error)
 		}
 		return nil, err
@@ -338,39 +357,45 @@ func startPod(pod *corev1.Pod, images map[string]map[string]imageInfo, ports *po
 	if err := h.toPod.Encode(parentMsg{NetworkReady: true, SlirpPID: net.Cmd.Process.Pid}); err != nil {
 		return fail(err)
 	}
-	select {
-	case m, open := <-h.events:
-		if !open {
-			<-h.exited
-			return nil, fmt.Errorf("the pod's process exited: %s", tail(dirs.podLog()))
-		}
-		if m.Event == "error" {
-			<-h.exited
-			return nil, errors.New(m.Error)
-		}
-		if o.Detach { // in the foreground, they come with the end
-			for _, e := range m.Errors {
-				fmt.Fprintf(o.Err, "pod %q: %s\n", pod.Name, e)
+	for waiting := true; waiting; {
+		select {
+		case m, open := <-h.events:
+			if !open {
+				<-h.exited
+				return nil, h.diedError()
 			}
+			if m.Event == eventErrorMsg {
+				<-h.exited
+				return nil, errors.New(m.Error)
+			}
+			if m.Event != eventStartedMsg {
+				// What a foreground pod says for its user while it
+				// starts: foreground prints it first.
+				h.early = append(h.early, m)
+				continue
+			}
+			waiting = false
+			if o.Detach { // in the foreground, they come with the end
+				for _, e := range m.Errors {
+					fmt.Fprintf(o.Err, "pod %q: %s\n", pod.Name, e)
+				}
+			}
+		case <-h.exited:
+			// An error it sent may still be in the pipe.
+			for m := range h.events {
+				if m.Event == eventErrorMsg {
+					return nil, errors.New(m.Error)
+				}
+			}
+			return nil, h.diedError()
+		case <-ctx.Done():
+			// Interrupted while it starts: the caller stops it like a
+			// running pod, saying so.
+			waiting = false
 		}
-	case <-h.exited:
-		return nil, fmt.Errorf("the pod's process exited: %s", tail(dirs.podLog()))
 	}
 	ok = true
 	return h, nil
-}
-
-// tail returns the last line of a log file, for errors.
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	s := strings.TrimSpace(string(b))
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	if s == "" {
-		return "no message"
-	}
-	return s
 }
 
 // stopAndWait asks the pod to stop and waits until its process is gone.
@@ -388,11 +413,13 @@ func (h *podHandle) cleanup() {
 	}
 }
 
-// foreground streams the pods' output until they finish or ctx is done.
-func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error) {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
-	defer signal.Stop(sigs)
+// foreground streams the pods' output until they finish or a signal comes.
+// The first signal stops the pods (their containers get SIGTERM and the
+// grace period, or SIGKILL at once if SIGTERM cannot reach them) and says
+// so; a second kills them at once; if a pod's process does not end within
+// killWait after that, it is killed itself (the kernel takes its
+// containers with it) and what it left is removed.
+func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 	var srcs []logSource
 	for _, h := range pods {
 		for _, c := range allContainers(h.pod) {
@@ -404,6 +431,7 @@ func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error
 		}
 	}
 	mux := newLogMux(srcs, o.Out)
+	defer mux.close()
 	// One channel for what the pods say and when they exit.
 	type podEvent struct {
 		h      *podHandle
@@ -413,6 +441,9 @@ func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error
 	evs := make(chan podEvent, 8)
 	for _, h := range pods {
 		go func() {
+			for _, m := range h.early {
+				evs <- podEvent{h: h, msg: m}
+			}
 			for m := range h.events {
 				evs <- podEvent{h: h, msg: m}
 			}
@@ -420,39 +451,66 @@ func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error
 			evs <- podEvent{h: h, exited: true}
 		}()
 	}
-	stopAll := func() {
-		for _, h := range pods {
-			_ = h.toPod.Encode(parentMsg{Stop: true})
-		}
-	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	code := 0
-	interrupted := false
+	stopping, killing := false, false
+	var killTimer, noticeTimer <-chan time.Time
+	said := map[*podHandle]bool{} // said what stopping it does
+	onSignal := func(s os.Signal) {
+		switch {
+		case !stopping:
+			stopping = true
+			code = exitCode128(s)
+			logrus.Infof("%s: stopping the pods", s)
+			for _, h := range pods {
+				_ = h.toPod.Encode(parentMsg{Stop: true})
+			}
+			// A pod busy setting up answers later: say something.
+			noticeTimer = time.After(time.Second)
+		case !killing:
+			killing = true
+			for _, h := range pods {
+				fmt.Fprintf(o.Err, "killing pod %s now\n", h.name)
+				_ = h.toPod.Encode(parentMsg{Stop: true, Kill: true})
+			}
+			killTimer = time.After(killWait)
+		}
+	}
+	if s := in.firstSignal(); s != nil {
+		// It came while the pods were starting.
+		onSignal(s)
+	}
+	gone := map[*podHandle]bool{}
 	for remaining := len(pods); remaining > 0; {
 		select {
 		case <-tick.C:
 			mux.poll()
-		case s := <-sigs:
-			if !interrupted {
-				interrupted = true
-				logrus.Infof("%s: stopping the pods", s)
-				code = 128 + int(s.(syscall.Signal))
-				stopAll()
+		case s := <-in.C:
+			if in.fresh(s) {
+				onSignal(s)
 			}
-		case <-ctx.Done():
-			if !interrupted {
-				interrupted = true
-				code = 130
-				stopAll()
+		case <-noticeTimer:
+			for _, h := range pods {
+				if !said[h] && !gone[h] && !killing {
+					fmt.Fprintf(o.Err, "stopping pod %s: waiting for its process (pid %d); Ctrl-C again to kill now\n", h.name, h.cmd.Process.Pid)
+				}
+			}
+		case <-killTimer:
+			for _, h := range pods {
+				if !gone[h] {
+					logrus.Warnf("pod %q: its process did not end: killing it", h.name)
+					_ = h.cmd.Process.Kill()
+				}
 			}
 		case ev := <-evs:
 			switch {
 			case ev.exited:
 				mux.poll()
 				remaining--
+				gone[ev.h] = true
 				ev.h.cleanup()
-			case ev.msg.Event == "finished":
+			case ev.msg.Event == eventFinishedMsg:
 				// Every line is in the files: print them before the
 				// pod removes them.
 				mux.poll()
@@ -463,8 +521,82 @@ func foreground(ctx context.Context, pods []*podHandle, o UpOptions) (int, error
 					code = 1
 				}
 				_ = ev.h.toPod.Encode(parentMsg{Stop: true})
+			case ev.msg.Event == eventStopping:
+				mux.poll()
+				if stopping && !killing && !said[ev.h] {
+					said[ev.h] = true
+					fmt.Fprintln(o.Err, stoppingWords(ev.h.name, ev.msg))
+				}
+			case ev.msg.Event == eventExited || ev.msg.Event == eventRunning:
+				mux.poll()
+				if !stopping {
+					fmt.Fprintln(o.Out, noteWords(label(ev.h, ev.msg.Container, len(pods)), ev.msg))
+				}
 			}
 		}
 	}
 	return code, nil
+}
+
+// killWait is how long a second Ctrl-C waits for a pod's process to kill
+// its containers and clean up before it is killed itself.
+const killWait = 5 * time.Second
+
+func label(h *podHandle, ctr string, pods int) string {
+	if pods > 1 {
+		return h.name + "/" + ctr
+	}
+	return ctr
+}
+
+// stoppingWords is what the first Ctrl-C prints: "stopping pod web: waiting
+// for tomcat (SIGTERM sent, 30s grace period); Ctrl-C again to kill now".
+func stoppingWords(pod string, m childMsg) string {
+	var parts []string
+	if len(m.Waiting) > 0 {
+		parts = append(parts, fmt.Sprintf("waiting for %s (SIGTERM sent, %s grace period)", strings.Join(m.Waiting, ", "), m.Grace))
+	}
+	if len(m.Killed) > 0 {
+		parts = append(parts, fmt.Sprintf("killed %s at once (SIGTERM cannot reach %s)", strings.Join(m.Killed, ", "), pronoun(len(m.Killed))))
+	}
+	s := "stopping pod " + pod
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, "; ")
+	}
+	if len(m.Waiting) > 0 {
+		s += "; Ctrl-C again to kill now"
+	}
+	return s
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// noteWords is a foreground line about a container's life: "web exited
+// with code 127; restarting in 10s".
+func noteWords(ctr string, m childMsg) string {
+	kind := ""
+	if m.Init {
+		kind = "init container "
+	}
+	var s string
+	switch {
+	case m.Event == eventRunning:
+		return kind + ctr + " is running; the next containers start once it exits 0"
+	case m.Reason == reasonStartError:
+		s = kind + ctr + " could not start"
+		if m.Message != "" {
+			s += ": " + m.Message
+		}
+	default:
+		s = fmt.Sprintf("%s%s exited with code %d", kind, ctr, m.Code)
+	}
+	if m.RestartIn != "" {
+		s += "; restarting in " + m.RestartIn + " (back-off)"
+	}
+	return s
 }

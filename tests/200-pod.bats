@@ -93,7 +93,8 @@ free_port() {
     assert "$output" =~ "$pod +writer +Terminated \(Completed\) +0 " "writer terminated with 0"
     assert "$output" =~ "$pod +server +Running " "server running"
     run_podbox ps
-    assert "$output" =~ "$pod +Running +1/3 +0 " "pod line"
+    # kubectl's STATUS: two containers completed, one runs, not all ready.
+    assert "$output" =~ "$pod +NotReady +1/3 +0 " "pod line"
     run_podbox ps --format json
     assert "$(jq -r --arg p "$pod" '.items[] | select(.metadata.name == $p) | .status.phase' <<<"$output")" == "Running"
 
@@ -116,7 +117,7 @@ free_port() {
     local pod
     pod=$(safename)
     run_podbox up -d -f "$(render init-fails.yaml "$pod")"
-    wait_for 20 pod_status_is "$pod" Failed
+    wait_for 20 pod_status_is "$pod" Init:Error
     run_podbox ps -a
     assert "$output" =~ "$pod +setup +Terminated \(Error\) +3 " "init container exit code"
     assert "$output" =~ "$pod +app +Waiting \(PodInitializing\)" "app never started"
@@ -145,13 +146,13 @@ free_port() {
     pod=$(safename)
     run_podbox up -d -f "$(render onfailure.yaml "$pod")"
     # The kubelet's back-off: the restart comes after 10 s.
-    wait_for 40 pod_status_is "$pod" Succeeded
+    wait_for 40 pod_status_is "$pod" Completed
     run_podbox ps -a
     assert "$output" =~ "$pod +flaky +Terminated \(Completed\) +0 +1 " "one restart, then exit 0"
     run_podbox logs "$pod"
     assert "$output" =~ "first run.*second run"
     run_podbox ps
-    assert "$output" =~ "$pod +Succeeded +0/1 +1 " "finished pods stay listed"
+    assert "$output" =~ "$pod +Completed +0/1 +1 " "finished pods stay listed"
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }

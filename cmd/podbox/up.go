@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/podbox/podbox/sandbox"
 	"github.com/urfave/cli/v2"
@@ -13,7 +14,9 @@ func upCommand() *cli.Command {
 		Usage: "run the pods of a manifest; in the foreground, stream their output until they finish or Ctrl-C",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods; - for standard input)"},
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the containers have started, printing the pod names"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once every container has been started (or failed to) once, printing the pod names; podbox ps shows how they do"},
+			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
+			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
 			stallTimeoutFlag(),
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
@@ -21,10 +24,21 @@ func upCommand() *cli.Command {
 			if c.String("file") == "" {
 				return errors.New("up: name the manifest with -f FILE")
 			}
+			if c.Bool("wait") && !c.Bool("detach") {
+				return errors.New("up: --wait goes with -d (in the foreground, up runs until the pods finish)")
+			}
+			if c.IsSet("timeout") && !c.Bool("wait") {
+				return errors.New("up: --timeout goes with --wait")
+			}
+			if c.Duration("timeout") <= 0 {
+				return errors.New("up: --timeout must be positive, e.g. 30s")
+			}
 			return inUserNS(func() error {
 				code, err := sandbox.Up(c.Context, sandbox.UpOptions{
 					ManifestPath: c.String("file"),
 					Detach:       c.Bool("detach"),
+					Wait:         c.Bool("wait"),
+					WaitTimeout:  c.Duration("timeout"),
 					Runtime:      c.String("runtime"),
 					Store:        storeOptions(c),
 					LogLevel:     c.String("log-level"),
@@ -36,6 +50,13 @@ func upCommand() *cli.Command {
 				if err != nil && code == exitInterrupted {
 					// Ctrl-C while pulling: say it, and exit 130 as documented.
 					return cli.Exit("up: "+err.Error(), code)
+				}
+				var nr *sandbox.NotReadyError
+				if errors.As(err, &nr) {
+					// Not podbox failing: the pod is not ready, as
+					// `kubectl wait` exits 1.
+					fmt.Fprintf(c.App.ErrWriter, "podbox: %s\n", nr)
+					return exitCodeError{1}
 				}
 				if err != nil {
 					return err
