@@ -120,14 +120,17 @@ func TestNetworkDown(t *testing.T) {
 	if e := evs[len(evs)-1]; e.Type != corev1.EventTypeWarning || e.Reason != eventNetworkDown || e.Message != "slirp4netns (pid 7) exited" {
 		t.Errorf("last event %+v", e)
 	}
-	// The condition stays through later changes; a finished pod shows its phase.
-	s.update("appa", exited(0))
+	// The condition stays through later changes; a finished pod shows what
+	// its containers did, as kubectl does.
+	s.update("appa", func(cs *corev1.ContainerStatus) {
+		cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: reasonCompleted}}
+	})
 	s.setFinal("appa")
 	p = s.snapshot()
 	if p.Status.Conditions[0].Type != corev1.PodReadyToStartContainers {
 		t.Errorf("condition lost: %+v", p.Status.Conditions)
 	}
-	if w := podStatusWord(p); w != "Succeeded" {
-		t.Errorf("finished pod: STATUS %s, want Succeeded", w)
+	if w := podStatusWord(p); w != reasonCompleted {
+		t.Errorf("finished pod: STATUS %s, want %s", w, reasonCompleted)
 	}
 }
