@@ -311,10 +311,12 @@ func (p *podProc) setup() error {
 	for i, c := range all {
 		init := i < len(pod.Spec.InitContainers)
 		ctr := &container{p: p, spec: c, init: init, sidecar: init && isSidecar(c), id: containerID(pod.Name, c.Name)}
+		// Listed before it is prepared: if preparing fails after its rootfs
+		// was made, teardown still removes that.
+		p.ctrs[c.Name] = ctr
 		if err := ctr.prepare(); err != nil {
 			return fmt.Errorf("preparing container %q: %w", c.Name, err)
 		}
-		p.ctrs[c.Name] = ctr
 	}
 	// From here on, PID 1 reaps everything; the runtime runs through it.
 	p.reaper = newReaper()

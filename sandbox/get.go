@@ -124,7 +124,7 @@ func markGone(p *corev1.Pod) {
 			p.Status.Conditions[i].Reason = "PodGone"
 		}
 	}
-	p.Status.Reason = "Gone"
+	p.Status.Reason = reasonGone
 	p.Status.Message = "the pod's process is gone; podbox down " + p.Name + " removes what is left"
 }
 

@@ -134,7 +134,7 @@ func List(ctx context.Context, o ListOptions) error {
 				p = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}}
 			}
 			p = p.DeepCopy()
-			p.Status = corev1.PodStatus{Phase: corev1.PodUnknown, Reason: "Gone",
+			p.Status = corev1.PodStatus{Phase: corev1.PodUnknown, Reason: reasonGone,
 				Message: "the pod's process is gone; podbox down " + n + " removes what is left"}
 			if st.alive {
 				p.Status.Reason, p.Status.Message = "Starting", "the pod's control socket does not answer yet"
@@ -146,7 +146,7 @@ func List(ctx context.Context, o ListOptions) error {
 	// as that pod, Gone: nothing podbox made is invisible.
 	for _, n := range leftoverPods(o.Store, names) {
 		pods = append(pods, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Status: corev1.PodStatus{Phase: corev1.PodUnknown,
-			Reason: "Gone", Message: "only storage containers are left of it; podbox down " + n + " removes them"}})
+			Reason: reasonGone, Message: "only storage containers are left of it; podbox down " + n + " removes them"}})
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	if o.Format == "json" {

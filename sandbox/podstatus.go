@@ -20,6 +20,11 @@ func podStatusWord(p *corev1.Pod) string {
 	if st.Reason != "" {
 		reason = st.Reason
 	}
+	if st.Reason == reasonGone {
+		// Its process died: the container statuses it saved are no
+		// longer true (kubectl likewise shows Unknown for NodeLost).
+		return reasonGone
+	}
 	initializing := false
 	for i, cs := range st.InitContainerStatuses {
 		if i < len(p.Spec.InitContainers) && isSidecar(&p.Spec.InitContainers[i]) && cs.Started != nil && *cs.Started {

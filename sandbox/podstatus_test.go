@@ -67,5 +67,11 @@ func TestPodStatusWord(t *testing.T) {
 		if got := podStatusWord(p); got != "Gone" {
 			t.Errorf("podStatusWord = %q, want Gone", got)
 		}
+		// What it saved before it died does not count.
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reasonPodInitializing}}}}
+		if got := podStatusWord(p); got != "Gone" {
+			t.Errorf("podStatusWord with a saved waiting container = %q, want Gone", got)
+		}
 	})
 }

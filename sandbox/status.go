@@ -17,6 +17,7 @@ const (
 	reasonContainerCreating = "ContainerCreating"
 	reasonCrashLoopBackOff  = "CrashLoopBackOff"
 	reasonCompleted         = "Completed"
+	reasonGone              = "Gone" // podbox's own: the pod's process died
 	reasonError             = "Error"
 	reasonStartError        = "StartError"
 	// reasonNetworkDown is the pod's status.reason once slirp4netns has
