@@ -4,31 +4,6 @@
 
 load helpers
 
-# render MANIFEST POD [PORT] [HOSTDIR]: the test manifest with its
-# placeholders filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=${3:-0} hostdir=${4:-/nonexistent}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" -e "s|@HOSTDIR@|$hostdir|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
-
-# assert_pod_gone POD: no directory, no mount, no process of the pod.
-assert_pod_gone() {
-    local pod=$1
-    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left: $(ls -la "$(pod_rundir "$pod")")"
-    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
-    if grep -q "$pod" /proc/self/mountinfo; then
-        die "mounts of $pod left: $(grep "$pod" /proc/self/mountinfo)"
-    fi
-    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
-    assert "$output" == "" "process of pod $pod left"
-}
-
 # assert_no_pod_processes POD...: no process of these pods is left: their
 # PID 1, their slirp4netns, their containers. (Other runs as the same user
 # may have pods of their own: those are not ours to count.)
@@ -41,11 +16,6 @@ assert_no_pod_processes() {
         done
     done
     assert "${left//$'\n'/}" == "" "processes of pods $* left: $left"
-}
-
-# pod_status_is POD STATUS: the STATUS column of `podbox ps` for POD is STATUS.
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
 }
 
 # free_port: a TCP port nobody listens on, on 127.0.0.1.
@@ -185,7 +155,7 @@ free_port() {
     host=$BATS_TEST_TMPDIR/host
     mkdir -p "$host"
     echo "from the host" >"$host/hello.txt"
-    run_podbox up -f "$(render inside.yaml "$pod" 0 "$host")"
+    run_podbox up -f "$(render inside.yaml "$pod" 0 HOSTDIR="$host")"
     assert "$output" =~ "probe \| uid=0"
     assert "$output" =~ "probe \| hostname=$pod"
     assert "$output" =~ "uid_map: 0 +$(id -u) +1"
@@ -204,7 +174,7 @@ free_port() {
 @test "pod: a hostPath that does not exist is an error naming it, before anything starts" {
     local pod
     pod=$(safename)
-    run_podbox 125 up -f "$(render inside.yaml "$pod" 0 "$BATS_TEST_TMPDIR/missing")"
+    run_podbox 125 up -f "$(render inside.yaml "$pod" 0 HOSTDIR="$BATS_TEST_TMPDIR/missing")"
     assert "$output" =~ "$BATS_TEST_TMPDIR/missing"
     assert_pod_gone "$pod"
 }

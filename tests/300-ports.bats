@@ -5,30 +5,6 @@
 
 load helpers
 
-# render MANIFEST POD PORT [DRIVER] [PORT2]: the test manifest with its
-# placeholders filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=$3 driver=${4:-} port2=${5:-0}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" -e "s|@PORT2@|$port2|g" -e "s|@DRIVER@|$driver|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
-
-# assert_pod_gone POD: no directory, no process, no `ps` line of the pod.
-assert_pod_gone() {
-    local pod=$1
-    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left"
-    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
-    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
-    assert "$output" == "" "process of pod $pod left"
-    run_podbox ps -a
-    assert "$output" !~ "$pod" "pod $pod listed"
-}
-
 # free_port [tcp|udp]: a port nobody has bound on this host.
 free_port() {
     local proto=${1:-tcp} port
@@ -76,7 +52,7 @@ EOF
     local pod port
     pod=$(safename)
     port=$(free_port)
-    run_podbox up -d -f "$(render war.yaml "$pod" "$port")"
+    run_podbox up -d -f "$(render war.yaml "$pod" "$port" DRIVER=)"
     assert "$output" =~ "$pod" "up -d prints the pod name"
     # -d returns once the containers started; httpd may not listen yet.
     wait_for 20 fetch "$port"
@@ -96,7 +72,7 @@ EOF
     local pod port
     pod=$(safename)
     port=$(free_port udp)
-    run_podbox up -d -f "$(render udp.yaml "$pod" "$port")"
+    run_podbox up -d -f "$(render udp.yaml "$pod" "$port" DRIVER=)"
     wait_for --log "$(pod_datadir "$pod")/logs/echo.log" 20 udp_echo "$port" ping
     run udp_echo "$port" "hello podbox"
     assert "$output" == "echo:hello podbox"
@@ -116,7 +92,7 @@ EOF
     defer_teardown kill "$!"
     wait_for 10 bash -c "ss -Htln 'sport = :$taken' | grep -q ."
 
-    run_podbox 125 up -d -f "$(render twoports.yaml "$pod" "$port" "" "$taken")"
+    run_podbox 125 up -d -f "$(render twoports.yaml "$pod" "$port" PORT2="$taken")"
     assert "$output" == "podbox: pod \"$pod\": hostPort $taken: 127.0.0.1:$taken is in use by another process"
     assert_pod_gone "$pod"
     assert "$(listeners tcp "$port")" == "" "the other hostPort was released"
@@ -127,9 +103,9 @@ EOF
     pod1=$(safename)
     pod2=$(safename)
     port=$(free_port)
-    run_podbox up -d -f "$(render war.yaml "$pod1" "$port")"
+    run_podbox up -d -f "$(render war.yaml "$pod1" "$port" DRIVER=)"
     wait_for 20 fetch "$port"
-    run_podbox 125 up -d -f "$(render war.yaml "$pod2" "$port")"
+    run_podbox 125 up -d -f "$(render war.yaml "$pod2" "$port" DRIVER=)"
     assert "$output" == "podbox: pod \"$pod2\": hostPort $port: 127.0.0.1:$port is in use by another process"
     assert_pod_gone "$pod2"
     run fetch "$port"
@@ -143,7 +119,7 @@ EOF
     start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
     ((start > 80)) || skip "this host lets users bind port 80 (ip_unprivileged_port_start=$start)"
     pod=$(safename)
-    run_podbox 125 up -d -f "$(render war.yaml "$pod" 80)"
+    run_podbox 125 up -d -f "$(render war.yaml "$pod" 80 DRIVER=)"
     assert "${lines[0]}" =~ "hostPort 80: binding 127.0.0.1:80: permission denied: .*net.ipv4.ip_unprivileged_port_start=$start"
     assert "${lines[1]}" == "hint: let users bind ports from 80 up: sudo sysctl net.ipv4.ip_unprivileged_port_start=80 (and persist it in /etc/sysctl.d/)"
     assert_pod_gone "$pod"
@@ -153,7 +129,7 @@ EOF
     local pod port
     pod=$(safename)
     port=$(free_port)
-    run_podbox up -d -f "$(render war.yaml "$pod" "$port" slirp4netns)"
+    run_podbox up -d -f "$(render war.yaml "$pod" "$port" DRIVER=slirp4netns)"
     wait_for 20 fetch "$port"
     run fetch "$port"
     assert "$output" == "$(war_sha)" "the bytes of the image's /sample.war"
@@ -172,11 +148,11 @@ EOF
     local pod port
     pod=$(safename)
     port=$(free_port)
-    run_podbox 125 up -d --port-driver bogus -f "$(render war.yaml "$pod" "$port")"
+    run_podbox 125 up -d --port-driver bogus -f "$(render war.yaml "$pod" "$port" DRIVER=)"
     assert "$output" == "podbox: --port-driver: unknown port driver \"bogus\": use builtin or slirp4netns"
     assert_pod_gone "$pod"
     # --port-driver builtin overrides the pod's annotation.
-    run_podbox up -d --port-driver builtin -f "$(render war.yaml "$pod" "$port" slirp4netns)"
+    run_podbox up -d --port-driver builtin -f "$(render war.yaml "$pod" "$port" DRIVER=slirp4netns)"
     wait_for 20 fetch "$port"
     run_podbox logs "$pod" -c server
     assert "$output" =~ "127\.0\.0\.1\]?:[0-9]+: url:/sample.war" "the forwarder connects from the pod's 127.0.0.1"
@@ -189,7 +165,7 @@ EOF
     local pod port pid1
     pod=$(safename)
     port=$(free_port)
-    run_podbox_bg up -f "$(render war.yaml "$pod" "$port")"
+    run_podbox_bg up -f "$(render war.yaml "$pod" "$port" DRIVER=)"
     wait_for --alive "$bg_pid" --log "$bg_log" 30 fetch "$port"
     pid1=$(pgrep -u "$(id -u)" -f "podbox-pod:$pod\$")
     # The pod's PID 1 serves the socket; `up` kept no copy of it.

@@ -5,23 +5,10 @@
 
 load helpers
 
-# render MANIFEST POD: the test manifest with its placeholders filled,
-# written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-
 # ps_field POD COLUMN: column COLUMN (awk's $N) of POD's `podbox ps` row.
 ps_field() {
     "$PODBOX" ps 2>/dev/null | awk -v p="$1" -v n="$2" '$1 == p { print $n }'
 }
-
-pod_status_is() { [[ $(ps_field "$1" 2) == "$2" ]]; }
 
 # up_inspect POD: POD runs inspect.yaml, its containers started.
 up_inspect() {

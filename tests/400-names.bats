@@ -5,48 +5,11 @@
 
 load helpers
 
-# render MANIFEST POD [ARG]: the test manifest with its placeholders filled.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 arg=${3:-3600}
-    local out=$BATS_TEST_TMPDIR/${pod:0:40}-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" -e "s|@PORT@|$arg|g" "$src" >"$out"
-    echo "$out"
-}
-
-# scratch_home: HOME, XDG_DATA_HOME and XDG_RUNTIME_DIR in this test's
-# tmpdir, with files that must survive whatever the test does; podbox's
-# own state there is reset at teardown (only podbox can remove the store's
-# subuid-owned files).
-scratch_home() {
-    SCRATCH=$BATS_TEST_TMPDIR/s
-    export HOME=$SCRATCH/home
-    export XDG_DATA_HOME=$HOME/.local/share
-    export XDG_RUNTIME_DIR=$HOME/run
-    mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
-    chmod 0700 "$XDG_RUNTIME_DIR"
-    echo precious >"$HOME/precious.txt"
-    echo precious >"$SCRATCH/outside.txt"
-    echo precious >"$XDG_DATA_HOME/precious.txt"
-    defer_teardown "$PODBOX" system reset --force
-}
-
-# assert_scratch_intact: the files scratch_home made are all there.
-assert_scratch_intact() {
-    local f
-    for f in "$HOME/precious.txt" "$SCRATCH/outside.txt" "$XDG_DATA_HOME/precious.txt"; do
-        [[ $(cat "$f" 2>/dev/null) == precious ]] || die "$f is gone"
-    done
-}
-
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
-}
-
 @test "names: a name that is a path is refused by every command, one line, exit 125, nothing touched" {
     scratch_home
     local pod
     pod=$(safename)
-    run_podbox up -d -f "$(render sleeper.yaml "$pod")"
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 3600)"
     wait_for 20 pod_status_is "$pod" Running
     local store=$XDG_DATA_HOME/podbox/storage
     local before
@@ -164,7 +127,7 @@ free_port() {
     ln -s /tmp "$SCRATCH/run3/podbox"
     XDG_RUNTIME_DIR=$SCRATCH/run3 run_podbox 125 ps
     assert "$output" =~ "$SCRATCH/run3/podbox: is a symbolic link"
-    XDG_RUNTIME_DIR=$SCRATCH/run3 run_podbox 125 up -d -f "$(render sleeper.yaml "$(safename)")"
+    XDG_RUNTIME_DIR=$SCRATCH/run3 run_podbox 125 up -d -f "$(render sleeper.yaml "$(safename)" 3600)"
     assert "$output" =~ "$SCRATCH/run3/podbox: is a symbolic link"
     assert_scratch_intact
 }
@@ -197,7 +160,7 @@ free_port() {
     XDG_RUNTIME_DIR=$b run_podbox ps
     assert "$output" =~ "$pod +Running" "the pod runs, seen from B"
     # An up from B collects garbage: it must not take the pod for dead.
-    XDG_RUNTIME_DIR=$b run_podbox up -d -f "$(render sleeper.yaml "$other")"
+    XDG_RUNTIME_DIR=$b run_podbox up -d -f "$(render sleeper.yaml "$other" 3600)"
     assert "$(cat "$file")" == "kept" "the emptyDir file is intact"
     XDG_RUNTIME_DIR=$b run_podbox exec "$pod" -- cat /data/file
     assert "$output" == "kept"

@@ -8,35 +8,6 @@
 
 load helpers
 
-# render MANIFEST POD [PORT] [POLICY]: the test manifest with its
-# placeholders filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=${3:-0} policy=${4:-Always}
-    local out=$BATS_TEST_TMPDIR/$pod-$policy-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" -e "s|@POLICY@|$policy|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
-
-# pod_status_is POD STATUS: the STATUS column of `podbox ps` for POD is STATUS.
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
-}
-
-# assert_pod_gone POD: no directory, no process of the pod.
-assert_pod_gone() {
-    local pod=$1
-    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left: $(ls -la "$(pod_rundir "$pod")")"
-    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
-    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
-    assert "$output" == "" "process of pod $pod left"
-    run_podbox ps
-    assert "$output" !~ "$pod" "ps still lists $pod"
-}
-
 # shellcheck disable=SC2154 # bg_pid comes from run_podbox_bg
 # bg_exit_code DEADLINE: wait for the background podbox (bg_pid) to end, at most
 # DEADLINE seconds, and set bg_rc to its exit code.
@@ -50,7 +21,7 @@ bg_exit_code() {
     local pod policy
     for policy in Always OnFailure; do
         pod=$(safename)
-        PODBOX_TIMEOUT=20 run_podbox up -d -f "$(render hangs-nobinary.yaml "$pod" 0 "$policy")"
+        PODBOX_TIMEOUT=20 run_podbox up -d -f "$(render hangs-nobinary.yaml "$pod" 0 POLICY="$policy")"
         assert "$output" =~ "container \"app\" could not start" "up -d says which container could not start ($policy)"
         wait_for 10 pod_status_is "$pod" CrashLoopBackOff
         run_podbox ps -a
@@ -87,7 +58,7 @@ bg_exit_code() {
 @test "up -d --wait: --timeout 3s names what is not ready and exits 1; a good pod passes" {
     local pod
     pod=$(safename)
-    PODBOX_TIMEOUT=20 run_podbox 1 up -d --wait --timeout 3s -f "$(render hangs-nobinary.yaml "$pod")"
+    PODBOX_TIMEOUT=20 run_podbox 1 up -d --wait --timeout 3s -f "$(render hangs-nobinary.yaml "$pod" 0 POLICY=Always)"
     assert "$output" =~ "podbox: pod \"$pod\" not ready after 3s: container app is waiting \(CrashLoopBackOff\); it could not start: " \
         "the message names the container and why"
     run_podbox down "$pod"
@@ -113,7 +84,7 @@ bg_exit_code() {
 @test "up (foreground): a crash loop says each exit and the back-off; Ctrl-C stops it: message, 130, nothing left" {
     local pod
     pod=$(safename)
-    run_podbox_bg up -f "$(render hangs-nobinary.yaml "$pod")"
+    run_podbox_bg up -f "$(render hangs-nobinary.yaml "$pod" 0 POLICY=Always)"
     wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "app could not start: .*; restarting in 10 s (back-off)" "$bg_log"
     kill -INT "$bg_pid"
     bg_exit_code 15

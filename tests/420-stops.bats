@@ -7,34 +7,6 @@
 
 load helpers
 
-# render MANIFEST POD [PORT]: the test manifest with its placeholders
-# filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=${3:-0}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
-
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
-}
-
-# assert_pod_gone POD: no directory, no process of the pod, not in ps.
-assert_pod_gone() {
-    local pod=$1
-    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left"
-    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
-    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
-    assert "$output" == "" "process of pod $pod left"
-    run_podbox ps
-    assert "$output" !~ "$pod" "ps still lists $pod"
-}
-
 @test "down: a sleep 3600 pod with the default 30 s grace period stops at once" {
     local pod
     pod=$(safename)

@@ -7,16 +7,6 @@ load helpers
 
 TESTIMAGES=$(cd "$BATS_TEST_DIRNAME/.." && pwd)/bin/testimages
 
-# render MANIFEST POD [PORT]: the test manifest with its placeholders
-# filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=${3:-0}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" "$src" >"$out"
-    echo "$out"
-}
-
 # pod_yaml POD [LINES...]: a one-container pod that sleeps, with LINES
 # added under metadata; prints it.
 pod_yaml() {

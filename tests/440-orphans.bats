@@ -4,32 +4,6 @@
 
 load helpers
 
-# render MANIFEST POD [ARG]: the test manifest with its placeholders filled.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 arg=${3:-3600}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" -e "s|@PORT@|$arg|g" "$src" >"$out"
-    echo "$out"
-}
-
-# scratch_home: HOME and the XDG directories in this test's tmpdir, with
-# busybox pulled into its own store; reset at teardown.
-scratch_home() {
-    SCRATCH=$BATS_TEST_TMPDIR/s
-    export HOME=$SCRATCH/home
-    export XDG_DATA_HOME=$HOME/.local/share
-    export XDG_RUNTIME_DIR=$HOME/run
-    mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
-    chmod 0700 "$XDG_RUNTIME_DIR"
-    defer_teardown "$PODBOX" system reset --force
-    BUSYBOX=$PODBOX_TEST_REGISTRY/busybox:latest
-    run_podbox pull "$BUSYBOX"
-}
-
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
-}
-
 # pod_pid POD: the pid of the pod's PID 1, as the host sees it.
 pod_pid() {
     pgrep -u "$(id -u)" -fx "podbox-pod:$1"
@@ -54,7 +28,7 @@ assert_nothing_left() {
 }
 
 @test "orphans: a pid file pointing at another process never gets it killed" {
-    scratch_home
+    scratch_home --pull
     sleep 600 3>&- &
     local victim=$!
     defer_teardown _stop_pid "$victim"
@@ -75,7 +49,7 @@ assert_nothing_left() {
 
 # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "orphans: a pod killed under a foreground up leaves nothing; rmi works" {
-    scratch_home
+    scratch_home --pull
     local pod pid
     pod=$(safename)
     run_podbox_bg up -f "$(render paths-volume.yaml "$pod")"
@@ -92,12 +66,12 @@ assert_nothing_left() {
 }
 
 @test "orphans: storage containers of a pod whose directories are gone: down NAME and down --all remove them" {
-    scratch_home
+    scratch_home --pull
     local pod pod2
     pod=$(safename)
     pod2=$(safename)
     run_podbox up -d -f "$(render paths-volume.yaml "$pod")"
-    run_podbox up -d -f "$(render sleeper.yaml "$pod2")"
+    run_podbox up -d -f "$(render sleeper.yaml "$pod2" 3600)"
     wait_for 20 pod_status_is "$pod" Running
     wait_for 20 pod_status_is "$pod2" Running
     kill -KILL "$(pod_pid "$pod")" "$(pod_pid "$pod2")"
@@ -119,7 +93,7 @@ assert_nothing_left() {
 }
 
 @test "orphans: a live pod whose pid file is empty (being written) is not taken for dead" {
-    scratch_home
+    scratch_home --pull
     local pod other file
     pod=$(safename)
     other=$(safename)
@@ -130,7 +104,7 @@ assert_nothing_left() {
     # What another podbox sees while the pid file is being written.
     : >"$XDG_RUNTIME_DIR/podbox/pods/$pod/pid"
     # This up collects garbage first.
-    run_podbox up -d -f "$(render sleeper.yaml "$other")"
+    run_podbox up -d -f "$(render sleeper.yaml "$other" 3600)"
     assert "$(cat "$file")" == "kept" "the live pod's emptyDir is intact"
     run_podbox ps
     assert "$output" =~ "$pod +Running" "the pod is still listed as running"
@@ -139,13 +113,13 @@ assert_nothing_left() {
 }
 
 @test "orphans: pods started at once are all listed, and down --all leaves nothing" {
-    scratch_home
+    scratch_home --pull
     local -a pods=() pids=()
     local i pod
     for i in 1 2 3 4 5 6; do
         pod=$(safename)
         pods+=("$pod")
-        "$PODBOX" up -d -f "$(render sleeper.yaml "$pod")" </dev/null >"$BATS_TEST_TMPDIR/up-$i.log" 2>&1 3>&- &
+        "$PODBOX" up -d -f "$(render sleeper.yaml "$pod" 3600)" </dev/null >"$BATS_TEST_TMPDIR/up-$i.log" 2>&1 3>&- &
         pids+=($!)
     done
     for i in "${!pids[@]}"; do

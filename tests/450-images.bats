@@ -133,9 +133,9 @@ EOF
 }
 
 @test "down: a storage removal that fails is an error naming the container; the next down frees it" {
-    local pod pid m=$BATS_TEST_TMPDIR/sleeper.yaml
+    local pod pid m
     pod=$(safename)
-    sed -e "s|@REGISTRY@|$REG|g" -e "s|@POD@|$pod|g" -e "s|@PORT@|4545|g" "$MANIFESTS/sleeper.yaml" >"$m"
+    m=$(render sleeper.yaml "$pod" 4545)
     run_podbox up -d -f "$m"
     pid=$(awk '{ print $1 }' "$XDG_RUNTIME_DIR/podbox/pods/$pod/pid")
     kill -KILL "$pid"

@@ -5,23 +5,6 @@
 
 load helpers
 
-# render MANIFEST POD [PORT] [PROFILE]: the test manifest with its
-# placeholders filled, written to the test's tmpdir; prints its path.
-render() {
-    local src=$MANIFESTS/$1 pod=$2 port=${3:-0} profile=${4:-}
-    local out=$BATS_TEST_TMPDIR/$pod-$1
-    sed -e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" \
-        -e "s|@PORT@|$port|g" -e "s|@PROFILE@|$profile|g" "$src" >"$out"
-    echo "$out"
-}
-
-pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
-
-# pod_status_is POD STATUS: the STATUS column of `podbox ps` for POD is STATUS.
-pod_status_is() {
-    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
-}
-
 # slirp_pid POD: the pid of the pod's slirp4netns, checked to be one.
 slirp_pid() {
     local pid
@@ -68,14 +51,14 @@ slirp_pid() {
 EOF
     local pod
     pod=$(safename)
-    run_podbox up -f "$(render hardening-localhost.yaml "$pod" 0 test/deny-mkdir.json)"
+    run_podbox up -f "$(render hardening-localhost.yaml "$pod" 0 PROFILE=test/deny-mkdir.json)"
     assert "$output" =~ "pod-profile +\| MKDIR-DENIED" "the pod's Localhost profile forbids mkdir"
     assert "$output" =~ "own-profile +\| MKDIR-OK" "the container's RuntimeDefault overrides it"
 
-    run_podbox 125 up -f "$(render hardening-localhost.yaml "$pod" 0 test/missing.json)"
+    run_podbox 125 up -f "$(render hardening-localhost.yaml "$pod" 0 PROFILE=test/missing.json)"
     assert "$output" =~ "spec.securityContext.seccompProfile.localhostProfile: reading the profile: .*podbox/seccomp/test/missing.json: no such file" \
         "a missing profile names the field and the file"
-    run_podbox 125 up -f "$(render hardening-localhost.yaml "$pod" 0 ../escape.json)"
+    run_podbox 125 up -f "$(render hardening-localhost.yaml "$pod" 0 PROFILE=../escape.json)"
     assert "$output" =~ "must be a relative path without '..'" "a profile outside the directory is refused"
     run_podbox ps
     assert "$output" !~ "$pod" "nothing left of the failed pods"

@@ -10,8 +10,10 @@
 #
 # Functions: run_podbox, run_podbox_bg, assert, safename, random_string,
 # wait_for, die, is_rootless, image_id, defer_teardown, basic_setup,
-# basic_teardown. A file that defines its own setup or teardown calls
-# basic_setup or basic_teardown from it.
+# basic_teardown; for pods: render, pod_rundir, pod_datadir,
+# pod_status_is, assert_pod_gone, scratch_home, assert_scratch_intact.
+# A file that defines its own setup or teardown calls basic_setup or
+# basic_teardown from it.
 
 # Absolute path of the podbox under test.
 PODBOX=${PODBOX:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/podbox}
@@ -251,6 +253,91 @@ safename() {
 # a repository:tag of the suite's registry, e.g. busybox:latest.
 image_id() {
     jq -er --arg ref "$1" '.images[$ref].id' "$PODBOX_TEST_ARCHIVES/images.json"
+}
+
+###############################################################################
+# Pods
+
+# render MANIFEST POD [PORT] [KEY=VALUE...]: tests/manifests/MANIFEST with
+# its placeholders filled, written to the test's tmpdir; prints its path.
+# @REGISTRY@ is the suite's registry, @POD@ is POD, @PORT@ is PORT (default
+# 0), and each @KEY@ is its VALUE (e.g. DRIVER=slirp4netns; the manifests'
+# README lists them). A placeholder left unfilled fails the test (as far as
+# a command substitution can: nothing is printed). The file is named after
+# the first 40 characters of POD: a 253-character name is too long for one.
+render() {
+    local src=$MANIFESTS/$1 pod=$2 port=${3:-0} kv left
+    local out=$BATS_TEST_TMPDIR/${pod:0:40}-$1
+    local -a script=(-e "s|@REGISTRY@|$PODBOX_TEST_REGISTRY|g" -e "s|@POD@|$pod|g" -e "s|@PORT@|$port|g")
+    for kv in "${@:4}"; do
+        if ! [[ $kv =~ ^[A-Z][A-Z0-9_]*= ]]; then
+            die "render: '$kv' is not KEY=VALUE"
+            return 1
+        fi
+        script+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
+    done
+    sed "${script[@]}" "$src" >"$out" || return 1
+    left=$(grep -o '@[A-Z][A-Z0-9_]*@' "$out" | sort -u | paste -sd ' ')
+    if [[ -n $left ]]; then
+        die "render: $1: placeholders left unfilled: $left"
+        return 1
+    fi
+    echo "$out"
+}
+
+# pod_rundir POD, pod_datadir POD: the pod's directories under
+# $XDG_RUNTIME_DIR and $XDG_DATA_HOME.
+pod_rundir() { echo "${XDG_RUNTIME_DIR}/podbox/pods/$1"; }
+pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
+
+# pod_status_is POD STATUS: the STATUS column of `podbox ps` for POD is STATUS.
+pod_status_is() {
+    [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
+}
+
+# assert_pod_gone POD: nothing of the pod is left: no runtime or data
+# directory, no mount, no process, no line in `podbox ps -a`.
+assert_pod_gone() {
+    local pod=$1
+    [[ ! -e $(pod_rundir "$pod") ]] || die "runtime dir of $pod left: $(ls -la "$(pod_rundir "$pod")")"
+    [[ ! -e $(pod_datadir "$pod") ]] || die "data dir of $pod left"
+    if grep -q "$pod" /proc/self/mountinfo; then
+        die "mounts of $pod left: $(grep "$pod" /proc/self/mountinfo)"
+    fi
+    run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
+    assert "$output" == "" "process of pod $pod left"
+    run_podbox ps -a
+    assert "$output" !~ "$pod" "ps -a still lists $pod"
+}
+
+# scratch_home [--pull]: HOME, XDG_DATA_HOME and XDG_RUNTIME_DIR in this
+# test's tmpdir, under $SCRATCH, with files that must survive whatever the
+# test does (assert_scratch_intact); podbox's own state there is reset at
+# teardown (only podbox can remove the store's subuid-owned files). With
+# --pull, busybox is pulled into that store and $BUSYBOX names it.
+scratch_home() {
+    SCRATCH=$BATS_TEST_TMPDIR/s
+    export HOME=$SCRATCH/home
+    export XDG_DATA_HOME=$HOME/.local/share
+    export XDG_RUNTIME_DIR=$HOME/run
+    mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR"
+    chmod 0700 "$XDG_RUNTIME_DIR"
+    echo precious >"$HOME/precious.txt"
+    echo precious >"$SCRATCH/outside.txt"
+    echo precious >"$XDG_DATA_HOME/precious.txt"
+    defer_teardown "$PODBOX" system reset --force
+    if [[ ${1:-} == --pull ]]; then
+        BUSYBOX=$PODBOX_TEST_REGISTRY/busybox:latest
+        run_podbox pull "$BUSYBOX"
+    fi
+}
+
+# assert_scratch_intact: the files scratch_home made are all there.
+assert_scratch_intact() {
+    local f
+    for f in "$HOME/precious.txt" "$SCRATCH/outside.txt" "$XDG_DATA_HOME/precious.txt"; do
+        [[ $(cat "$f" 2>/dev/null) == precious ]] || die "$f is gone"
+    done
 }
 
 ###############################################################################
