@@ -130,6 +130,8 @@ func downOne(ctx context.Context, name string, st podProbe, o DownOptions) error
 		if o.Timeout > 0 {
 			timeout = o.Timeout
 		}
+		// For an `up` still starting this pod: its end is no crash.
+		_ = os.WriteFile(dirs.downMark(), nil, 0o600)
 		if err := newCtlClient(dirs.ctlSock()).stop(ctx, secs); err != nil {
 			// The process lives but does not answer: PID 1 takes the
 			// pod's processes with it.

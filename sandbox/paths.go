@@ -76,6 +76,7 @@ func (d Dirs) podLog() string         { return filepath.Join(d.Run, "podbox.log"
 func (d Dirs) slirpLog() string       { return filepath.Join(d.Run, "slirp4netns.log") }
 func (d Dirs) slirpPidFile() string   { return filepath.Join(d.Run, "slirp4netns.pid") }
 func (d Dirs) manifestFile() string   { return filepath.Join(d.Run, "pod.json") }
+func (d Dirs) downMark() string       { return filepath.Join(d.Run, "down") } // `down` is stopping it
 func (d Dirs) runtimeRoot() string    { return filepath.Join(d.Run, "runtime") }
 func (d Dirs) bundle(c string) string { return filepath.Join(d.Run, "bundles", c) }
 func (d Dirs) etcDir() string         { return filepath.Join(d.Run, "etc") }

@@ -318,8 +318,19 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		}
 	}()
 	fail := func(err error) (*podHandle, error) {
-		_ = cmd.Process.Kill()
-		<-h.exited
+		died := false
+		select {
+		case <-h.exited:
+			died = true
+		default:
+			_ = cmd.Process.Kill()
+			<-h.exited
+		}
+		if died || errors.Is(err, os.ErrClosed) {
+			// It died first (so a write to it failed): how it died is
+			// the cause, not the write.
+			return nil, h.diedError()
+		}
 		return nil, err
 	}
 	if err := writePidFile(dirs.pidFile(), cmd.Process.Pid); err != nil {

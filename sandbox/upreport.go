@@ -155,6 +155,13 @@ func (h *podHandle) diedError() error {
 	} else if h.waitErr != nil {
 		how = "ended: " + h.waitErr.Error()
 	}
+	_, errRun := os.Stat(h.dirs.Run)
+	_, errMark := os.Stat(h.dirs.downMark())
+	if errors.Is(errRun, os.ErrNotExist) || errMark == nil {
+		// `podbox down` (NAME or --all) ran while the pod started: it
+		// marks the pods it stops, and removes them.
+		return fmt.Errorf("podbox down stopped the pod while it started (its process %s)", how)
+	}
 	msg := "the pod's process " + how + " without saying why"
 	if cause := crashLine(h.dirs.podLog()); cause != "" {
 		msg += ": " + cause
