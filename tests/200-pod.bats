@@ -18,19 +18,6 @@ assert_no_pod_processes() {
     assert "${left//$'\n'/}" == "" "processes of pods $* left: $left"
 }
 
-# free_port: a TCP port nobody listens on, on 127.0.0.1.
-free_port() {
-    local port
-    for _ in $(seq 50); do
-        port=$((20000 + RANDOM % 20000))
-        if ! ss -Htln "sport = :$port" | grep -q .; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port"
-}
-
 @test "pod: one container in the foreground, its output, exit code 0, nothing left" {
     local pod
     pod=$(safename)

@@ -5,19 +5,6 @@
 
 load helpers
 
-# free_port [tcp|udp]: a port nobody has bound on this host.
-free_port() {
-    local proto=${1:-tcp} port
-    for _ in $(seq 50); do
-        port=$((20000 + RANDOM % 20000))
-        if ! ss -Htuan "sport = :$port" | grep -q .; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free $proto port"
-}
-
 # listeners PROTO PORT: the local addresses bound to PORT (ss), one a line.
 listeners() {
     local flag=-Htln

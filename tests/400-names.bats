@@ -77,19 +77,6 @@ long_name() {
     echo "$name"
 }
 
-# free_port: a TCP port nobody listens on, on 127.0.0.1.
-free_port() {
-    local port
-    for _ in $(seq 50); do
-        port=$((20000 + RANDOM % 20000))
-        if ! ss -Htln "sport = :$port" | grep -q .; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port"
-}
-
 @test "names: a pod of 253 characters serves its hostPort with either port driver" {
     local name port driver
     for driver in builtin slirp4netns; do

@@ -11,7 +11,7 @@
 # Functions: run_podbox, run_podbox_bg, assert, safename, random_string,
 # wait_for, die, is_rootless, image_id, defer_teardown, basic_setup,
 # basic_teardown; for pods: render, pod_rundir, pod_datadir,
-# pod_status_is, assert_pod_gone, scratch_home, assert_scratch_intact.
+# pod_status_is, assert_pod_gone, scratch_home, assert_scratch_intact, free_port.
 # A file that defines its own setup or teardown calls basic_setup or
 # basic_teardown from it.
 
@@ -257,6 +257,20 @@ image_id() {
 
 ###############################################################################
 # Pods
+
+# free_port [tcp|udp]: a port nobody has bound on this host (TCP or UDP,
+# any state), for hostPorts.
+free_port() {
+    local proto=${1:-tcp} port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 20000))
+        if ! ss -Htuan "sport = :$port" | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free $proto port"
+}
 
 # render MANIFEST POD [PORT] [KEY=VALUE...]: tests/manifests/MANIFEST with
 # its placeholders filled, written to the test's tmpdir; prints its path.
