@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -63,16 +62,7 @@ func TestLimitErrors(t *testing.T) {
 		{"file over 3 MiB", pad(podHead+"  containers: [{name: a, image: b}]\n#", MaxFileSize+1), 0, "", "larger than 3 MiB"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("pod.yaml", []byte(tc.yaml))
-			var me *Error
-			if !errors.As(err, &me) {
-				t.Fatalf("got error %v, want a *manifest.Error", err)
-			}
-			if me.File != "pod.yaml" || me.Line != tc.line || me.Field != tc.field || !strings.Contains(me.Msg, tc.msg) {
-				t.Errorf("got %q (line %d, field %q), want line %d, field %q, message with %q", err, me.Line, me.Field, tc.line, tc.field, tc.msg)
-			}
-		})
+		checkParseError(t, parseErrorCase(tc))
 	}
 }
 

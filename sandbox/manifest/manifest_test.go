@@ -113,16 +113,7 @@ func TestLoadErrors(t *testing.T) {
 		{"int32 overflow", podHead + "  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 99999999999}]\n", 9, "spec.containers[0].ports[0].containerPort", "out of range"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("pod.yaml", []byte(tc.yaml))
-			var me *Error
-			if !errors.As(err, &me) {
-				t.Fatalf("got error %v, want a *manifest.Error", err)
-			}
-			if me.File != "pod.yaml" || me.Line != tc.line || me.Field != tc.field || !strings.Contains(me.Msg, tc.msg) {
-				t.Errorf("got %q (line %d, field %q), want line %d, field %q, message with %q", err, me.Line, me.Field, tc.line, tc.field, tc.msg)
-			}
-		})
+		checkParseError(t, parseErrorCase(tc))
 	}
 }
 
@@ -268,4 +259,28 @@ data: {MODE: other}
 			}
 		})
 	}
+}
+
+// parseErrorCase is one row of an error table: Parse of yaml fails at
+// line with field, and a message containing msg.
+type parseErrorCase struct {
+	name  string
+	yaml  string
+	line  int
+	field string
+	msg   string // substring
+}
+
+func checkParseError(t *testing.T, tc parseErrorCase) {
+	t.Helper()
+	t.Run(tc.name, func(t *testing.T) {
+		_, err := Parse("pod.yaml", []byte(tc.yaml))
+		var me *Error
+		if !errors.As(err, &me) {
+			t.Fatalf("got error %v, want a *manifest.Error", err)
+		}
+		if me.File != "pod.yaml" || me.Line != tc.line || me.Field != tc.field || !strings.Contains(me.Msg, tc.msg) {
+			t.Errorf("got %q (line %d, field %q), want line %d, field %q, message with %q", err, me.Line, me.Field, tc.line, tc.field, tc.msg)
+		}
+	})
 }
