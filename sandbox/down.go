@@ -138,12 +138,18 @@ func downOne(ctx context.Context, name string, st podProbe, o DownOptions) error
 			logrus.Warnf("pod %q: %v: killing its process %d", name, err, pp.PID)
 			pp.signal(unix.SIGKILL)
 		}
-		deadline := time.Now().Add(timeout)
+		deadline, killed := time.Now().Add(timeout), false
 		for pp.alive() {
 			if time.Now().After(deadline) {
+				if killed {
+					// SIGKILL ends a process unless it is stuck in the
+					// kernel (D state): say so rather than wait on.
+					return fmt.Errorf("%w: its process %d is still there %s after SIGKILL (see its state in /proc/%d/status); podbox down %s again once it has gone",
+						ErrPodRunning, pp.PID, killWait, pp.PID, name)
+				}
 				logrus.Warnf("pod %q did not stop in %s: killing its process %d", name, timeout, pp.PID)
 				pp.signal(unix.SIGKILL)
-				deadline = time.Now().Add(time.Hour)
+				deadline, killed = time.Now().Add(killWait), true
 			}
 			select {
 			case <-ctx.Done():

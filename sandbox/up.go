@@ -550,7 +550,8 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 }
 
 // killWait is how long a second Ctrl-C waits for a pod's process to kill
-// its containers and clean up before it is killed itself.
+// its containers and clean up before it is killed itself, and how long
+// `down` waits for a pod's process after SIGKILL before it gives up.
 const killWait = 5 * time.Second
 
 func label(h *podHandle, ctr string, pods int) string {
