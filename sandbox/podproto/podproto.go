@@ -1,0 +1,394 @@
+// Package podproto is what the two sides of a pod say to each other: the
+// CLI side (package sandbox: `podbox up`, `down`, `ps`, `get`, …) and the
+// pod's PID 1 (package sandbox/pod, run as the small podbox-pod binary).
+//
+// It imports the standard library only, as does everything on the pod
+// side: the pod's PID 1 lives as long as the pod, and what it links is the
+// memory every pod keeps (issue 10). The CLI computes everything that needs
+// the Kubernetes API types, the image store or the OCI spec generator, and
+// hands the pod a small explicit description of what to run (Work): the
+// bundles are written, the root filesystems are mounted and passed as
+// mount fds, the runtime is chosen, the restart policy and grace period are
+// plain values.
+//
+// The pod's answers (GET /pod, GET /events, status.json) have the JSON shape
+// of a v1.Pod and a v1.EventList: the pod side fills the few fields it owns
+// with the types below, whose JSON names are the Kubernetes API's, and
+// passes the manifest's metadata and spec through as raw JSON. The CLI
+// decodes them straight into corev1.Pod and corev1.Event: that decoding is
+// the conversion into v1.PodStatus (tested on the CLI side).
+package podproto
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"time"
+)
+
+// EnvPodChild marks a process started as a pod's PID 1 (by podbox-pod or by
+// the podbox binary itself, as a fallback).
+const EnvPodChild = "_PODBOX_POD_CHILD"
+
+// The pod's PID 1 inherits these descriptors.
+const (
+	// FDWork: a pipe, CLI → pod: a Work value, then ParentMsg values.
+	FDWork = 3
+	// FDEvents: a pipe, pod → CLI: ChildMsg values.
+	FDEvents = 4
+	// FDExit is slirp4netns's --exit-fd write end: held, never written.
+	FDExit = 5
+	// FDNetDown is the read end of a pipe whose only write end slirp4netns
+	// holds: EOF there means slirp4netns is gone.
+	FDNetDown = 6
+	// FDMounts: a SOCK_SEQPACKET socket, CLI → pod: one packet per
+	// container whose payload is the container's name and which carries one
+	// descriptor by SCM_RIGHTS, a detached mount (open_tree with
+	// OPEN_TREE_CLONE) of its root filesystem, which the pod moves onto
+	// Container.Rootfs (move_mount). An empty packet ends them; a packet
+	// whose payload starts with "!" is an error message instead and ends
+	// them too.
+	FDMounts = 7
+	// FDFirstPort: the builtin port driver's host sockets follow, their fds
+	// in Work.Ports.
+	FDFirstPort = 8
+)
+
+// Work is everything the pod's PID 1 needs to run the pod.
+type Work struct {
+	Name      string    `json:"name"`
+	Namespace string    `json:"namespace"`
+	UID       string    `json:"uid"`
+	Created   time.Time `json:"created"`
+	NodeName  string    `json:"nodeName"`
+	Hostname  string    `json:"hostname"` // the pod's UTS hostname (at most 63 characters)
+
+	// Metadata and Spec are the manifest's, with the defaults the CLI
+	// made (uid, creationTimestamp, nodeName), served back as they are in
+	// GET /pod; the pod adds deletionTimestamp and
+	// deletionGracePeriodSeconds to Metadata when it is stopping.
+	Metadata map[string]json.RawMessage `json:"metadata"`
+	Spec     json.RawMessage            `json:"spec"`
+
+	RestartPolicy string `json:"restartPolicy"` // Always, OnFailure or Never
+	// GraceSeconds is terminationGracePeriodSeconds (30 when unset).
+	GraceSeconds int64 `json:"graceSeconds"`
+
+	// Containers: the init containers in order, then the app containers.
+	Containers []Container `json:"containers"`
+
+	Dirs    Dirs    `json:"dirs"`
+	Runtime Runtime `json:"runtime"`
+	// Tmpfs are the pod's medium: Memory emptyDirs, mounted by the pod in
+	// its own mount namespace (so they go with it, even if it is killed).
+	Tmpfs []Tmpfs `json:"tmpfs,omitempty"`
+	// Cleanup runs last, after the containers are gone and the root
+	// filesystems unmounted: a short-lived helper (the podbox binary) that
+	// removes the storage containers, the volumes and both pod
+	// directories, from inside the pod's namespaces. Its exit code 0 means
+	// all went; else the pod's log has why.
+	Cleanup    []string `json:"cleanup,omitempty"`
+	CleanupEnv []string `json:"cleanupEnv,omitempty"`
+
+	Foreground bool   `json:"foreground"`
+	LogLevel   string `json:"logLevel"` // debug, info (default), warn, error
+	Ports      []Port `json:"ports,omitempty"`
+}
+
+// Container is one container as the pod's PID 1 runs it.
+type Container struct {
+	Name    string `json:"name"`
+	Image   string `json:"image"` // as the manifest names it, for the status and events
+	Init    bool   `json:"init,omitempty"`
+	Sidecar bool   `json:"sidecar,omitempty"` // an init container with restartPolicy Always
+	ID      string `json:"id"`                // the runtime's container name
+	Bundle  string `json:"bundle"`            // config.json written by the CLI
+	Rootfs  string `json:"rootfs"`            // where the pod mounts the root filesystem (config.json's root.path)
+	LogPath string `json:"logPath"`           // the CRI log file
+	ImageID string `json:"imageID"`           // the status's imageID: repo@digest, or sha256:<id>
+	// Pull says how `up` got the image, for the Pulling and Pulled
+	// events; nil: it was present.
+	Pull *Pull `json:"pull,omitempty"`
+}
+
+// Pull is when the image of a container was pulled.
+type Pull struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Runtime is the OCI runtime the CLI chose (it probes; the pod does not).
+type Runtime struct {
+	Name string `json:"name"` // runc or crun
+	Path string `json:"path"`
+	Root string `json:"root"` // --root: the pod's own state dir
+	// CgroupTmpfs: mount an empty tmpfs over /sys/fs/cgroup in the pod's
+	// mount namespace first (crun refuses a hybrid cgroup layout it cannot
+	// use rootless anyway).
+	CgroupTmpfs bool `json:"cgroupTmpfs,omitempty"`
+}
+
+// Tmpfs is a tmpfs the pod mounts at Path with Options (mount(2) data).
+type Tmpfs struct {
+	Path    string `json:"path"`
+	Options string `json:"options"`
+}
+
+// Port is a hostPort's host-side socket (builtin port driver), handed to
+// the pod's PID 1 as descriptor FD, which it serves from inside the pod's
+// network namespace to ChildPort.
+type Port struct {
+	Proto      string `json:"proto"` // tcp or udp
+	ParentIP   string `json:"parentIP"`
+	ParentPort int    `json:"parentPort"`
+	ChildPort  int    `json:"childPort"`
+	FD         int    `json:"fd"`
+}
+
+// Dirs are the pod's directories, as the CLI made them.
+type Dirs struct {
+	Run  string `json:"run"`  // <RunDir>/pods/<pod>
+	Data string `json:"data"` // $XDG_DATA_HOME/podbox/pods/<pod>
+}
+
+func (d Dirs) CtlSock() string         { return filepath.Join(d.Run, "ctl.sock") }
+func (d Dirs) StatusFile() string      { return filepath.Join(d.Run, "status.json") }
+func (d Dirs) RuntimeRoot() string     { return filepath.Join(d.Run, "runtime") }
+func (d Dirs) EtcDir() string          { return filepath.Join(d.Run, "etc") }
+func (d Dirs) Bundle(c string) string  { return filepath.Join(d.Run, "bundles", c) }
+func (d Dirs) LogDir() string          { return filepath.Join(d.Data, "logs") }
+func (d Dirs) LogPath(c string) string { return filepath.Join(d.LogDir(), c+".log") }
+func (d Dirs) VolumesDir() string      { return filepath.Join(d.Data, "volumes") }
+
+// ParentMsg: CLI → pod on FDWork, after the Work.
+type ParentMsg struct {
+	NetworkReady bool   `json:"networkReady,omitempty"`
+	Error        string `json:"error,omitempty"` // the network or the rootfs could not be made: give up
+	Stop         bool   `json:"stop,omitempty"`
+	Kill         bool   `json:"kill,omitempty"` // stopping: SIGKILL now, do not wait out the grace period
+	// SlirpPID comes with NetworkReady, for the pod's events.
+	SlirpPID int `json:"slirpPID,omitempty"`
+}
+
+// ChildMsg events.
+const (
+	EventStarted  = "started"
+	EventFinished = "finished"
+	EventError    = "error"
+	EventRunning  = "running"
+	EventExited   = "exited"
+	EventStopping = "stopping"
+)
+
+// ChildMsg: pod → CLI on FDEvents.
+type ChildMsg struct {
+	Event string `json:"event"`
+	Phase string `json:"phase,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Errors are containers that could not start, for the user.
+	Errors []string `json:"errors,omitempty"`
+
+	// running, exited: which container, and how it ended.
+	Container string `json:"container,omitempty"`
+	Init      bool   `json:"init,omitempty"`
+	Code      int    `json:"code,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message,omitempty"`
+	RestartIn string `json:"restartIn,omitempty"` // exited: restarts after this back-off; "": it does not
+
+	// stopping: the containers sent the stop signal, the grace period they
+	// have, and those killed at once because the signal could not reach them.
+	Waiting []string `json:"waiting,omitempty"`
+	Grace   string   `json:"grace,omitempty"`
+	Killed  []string `json:"killed,omitempty"`
+}
+
+// Phases, conditions and reasons: the Kubernetes API's and the kubelet's words.
+const (
+	PodPending   = "Pending"
+	PodRunning   = "Running"
+	PodSucceeded = "Succeeded"
+	PodFailed    = "Failed"
+	PodUnknown   = "Unknown"
+
+	ConditionTrue  = "True"
+	ConditionFalse = "False"
+
+	PodScheduled              = "PodScheduled"
+	PodInitialized            = "Initialized"
+	ContainersReady           = "ContainersReady"
+	PodReady                  = "Ready"
+	PodReadyToStartContainers = "PodReadyToStartContainers"
+
+	RestartAlways    = "Always"
+	RestartOnFailure = "OnFailure"
+	RestartNever     = "Never"
+
+	EventTypeNormal  = "Normal"
+	EventTypeWarning = "Warning"
+
+	ReasonPodInitializing   = "PodInitializing"
+	ReasonContainerCreating = "ContainerCreating"
+	ReasonCrashLoopBackOff  = "CrashLoopBackOff"
+	ReasonCompleted         = "Completed"
+	ReasonGone              = "Gone" // podbox's own: the pod's process died
+	ReasonError             = "Error"
+	ReasonStartError        = "StartError"
+	ReasonNetworkDown       = "NetworkDown"
+
+	EventScheduled   = "Scheduled"
+	EventPulling     = "Pulling"
+	EventPulled      = "Pulled"
+	EventCreated     = "Created"
+	EventStartedCtr  = "Started"
+	EventKilling     = "Killing"
+	EventBackOff     = "BackOff"
+	EventFailed      = "Failed"
+	EventCompleted   = "Completed"
+	EventNetworkDown = "NetworkDown"
+
+	// EventSource is the From column of describe.
+	EventSource = "podbox"
+)
+
+// Pod is GET /pod's answer: a v1.Pod in JSON.
+type Pod struct {
+	APIVersion string                     `json:"apiVersion"`
+	Kind       string                     `json:"kind"`
+	Metadata   map[string]json.RawMessage `json:"metadata"`
+	Spec       json.RawMessage            `json:"spec"`
+	Status     PodStatus                  `json:"status"`
+}
+
+// PodStatus is v1.PodStatus's JSON, the fields podbox fills.
+type PodStatus struct {
+	Phase                 string            `json:"phase,omitempty"`
+	Conditions            []PodCondition    `json:"conditions,omitempty"`
+	Message               string            `json:"message,omitempty"`
+	Reason                string            `json:"reason,omitempty"`
+	HostIP                string            `json:"hostIP,omitempty"`
+	PodIP                 string            `json:"podIP,omitempty"`
+	PodIPs                []PodIP           `json:"podIPs,omitempty"`
+	StartTime             *time.Time        `json:"startTime,omitempty"`
+	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
+	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
+	QOSClass              string            `json:"qosClass,omitempty"`
+}
+
+type PodIP struct {
+	IP string `json:"ip"`
+}
+
+type PodCondition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"`
+	LastTransitionTime time.Time `json:"lastTransitionTime,omitzero"`
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+}
+
+// ContainerStatus is v1.ContainerStatus's JSON.
+type ContainerStatus struct {
+	Name                 string         `json:"name"`
+	State                ContainerState `json:"state,omitzero"`
+	LastTerminationState ContainerState `json:"lastState,omitzero"`
+	Ready                bool           `json:"ready"`
+	RestartCount         int32          `json:"restartCount"`
+	Image                string         `json:"image"`
+	ImageID              string         `json:"imageID"`
+	ContainerID          string         `json:"containerID,omitempty"`
+	Started              *bool          `json:"started,omitempty"`
+}
+
+type ContainerState struct {
+	Waiting    *StateWaiting    `json:"waiting,omitempty"`
+	Running    *StateRunning    `json:"running,omitempty"`
+	Terminated *StateTerminated `json:"terminated,omitempty"`
+}
+
+type StateWaiting struct {
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type StateRunning struct {
+	StartedAt time.Time `json:"startedAt,omitzero"`
+}
+
+type StateTerminated struct {
+	ExitCode    int32     `json:"exitCode"`
+	Signal      int32     `json:"signal,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	ContainerID string    `json:"containerID,omitempty"`
+}
+
+// Event is v1.Event's JSON.
+type Event struct {
+	APIVersion          string          `json:"apiVersion"`
+	Kind                string          `json:"kind"`
+	Metadata            EventMeta       `json:"metadata"`
+	InvolvedObject      ObjectReference `json:"involvedObject"`
+	Reason              string          `json:"reason,omitempty"`
+	Message             string          `json:"message,omitempty"`
+	Source              EventSourceRef  `json:"source,omitzero"`
+	FirstTimestamp      time.Time       `json:"firstTimestamp,omitzero"`
+	LastTimestamp       time.Time       `json:"lastTimestamp,omitzero"`
+	Count               int32           `json:"count,omitempty"`
+	Type                string          `json:"type,omitempty"`
+	ReportingController string          `json:"reportingComponent"`
+}
+
+type EventMeta struct {
+	Name              string    `json:"name"`
+	Namespace         string    `json:"namespace,omitempty"`
+	CreationTimestamp time.Time `json:"creationTimestamp,omitzero"`
+}
+
+type ObjectReference struct {
+	Kind       string `json:"kind,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+	UID        string `json:"uid,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+	FieldPath  string `json:"fieldPath,omitempty"`
+}
+
+type EventSourceRef struct {
+	Component string `json:"component,omitempty"`
+}
+
+// EventList is GET /events's answer: a v1.EventList in JSON.
+type EventList struct {
+	APIVersion string  `json:"apiVersion"`
+	Kind       string  `json:"kind"`
+	Items      []Event `json:"items"`
+}
+
+// Saved is status.json: the pod and its events as last served, so that a
+// pod whose process died still answers `get` and `describe`.
+type Saved struct {
+	Pod    *Pod    `json:"pod"`
+	Events []Event `json:"events"`
+}
+
+// ExecRequest is POST /exec's body.
+type ExecRequest struct {
+	Container string   `json:"container,omitempty"`
+	Command   []string `json:"command"`
+	Stdin     bool     `json:"stdin,omitempty"`
+	TTY       bool     `json:"tty,omitempty"`
+	Rows      uint     `json:"rows,omitempty"` // the terminal's size, with TTY
+	Cols      uint     `json:"cols,omitempty"`
+	Term      string   `json:"term,omitempty"` // $TERM, with TTY
+}
+
+// ExecReply ends an exec.
+type ExecReply struct {
+	ExitCode int    `json:"exitCode"`
+	Error    string `json:"error,omitempty"` // the runtime could not run the command
+	// Shown: the runtime wrote Error to the client's own stderr already
+	// (without a terminal, its stderr is the process's).
+	Shown bool `json:"shown,omitempty"`
+}
