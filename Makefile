@@ -40,8 +40,8 @@ unit: ## Go unit tests
 
 # Go tests that need a user namespace (they use tests/nstest) skip as root:
 # build their binaries here and run them as the test user.
-NSTEST_PKGS := ./mounts ./sandbox/ociruntime ./image
-NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe|TestFullDisk)$$
+NSTEST_PKGS := ./mounts ./sandbox/ociruntime ./image ./sandbox/podproto
+NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe|TestFullDisk|TestMountFD)$$
 
 unit-userns: ## Go tests that need a user namespace, as the test user
 	@mkdir -p bin/nstest
