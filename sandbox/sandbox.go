@@ -208,9 +208,12 @@
 //     127.0.0.1).
 package sandbox
 
-import "os"
+import (
+	"os"
 
-const envPodChild = "_PODBOX_POD_CHILD"
+	"github.com/podbox/podbox/sandbox/podproto"
+)
 
-// IsPodChild reports whether this process is a pod's inner half.
-func IsPodChild() bool { return os.Getenv(envPodChild) != "" }
+// IsPodChild reports whether this process was started as a pod's PID 1
+// (package pod runs it).
+func IsPodChild() bool { return os.Getenv(podproto.EnvPodChild) != "" }

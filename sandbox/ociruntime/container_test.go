@@ -14,6 +14,7 @@ import (
 	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/tests/nstest"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,14 +74,18 @@ func TestContainerInside(t *testing.T) {
 	if err := mounts.CheckHostPaths(pod); err != nil {
 		t.Fatal(err)
 	}
-	vols, undo, err := mounts.Setup(pod, filepath.Join(dir, "pod"))
-	defer func() {
-		if err := undo(); err != nil {
-			t.Error(err)
-		}
-	}()
+	vols, err := mounts.Setup(pod, filepath.Join(dir, "pod"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The pod's PID 1 mounts the tmpfs volumes (package pod).
+	for _, v := range vols {
+		if v.Kind == mounts.KindMemory {
+			if err := unix.Mount("tmpfs", v.Source, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, v.TmpfsOptions); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Unmount(v.Source, unix.MNT_DETACH)
+		}
 	}
 	etc, err := mounts.WriteEtc(pod, filepath.Join(dir, "pod/etc"))
 	if err != nil {
