@@ -15,6 +15,7 @@ import (
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/ociruntime"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -296,7 +297,7 @@ func (p *podProc) setup() error {
 	}
 	p.undo = append(p.undo, func() error { p.store.Shutdown(); return nil })
 	ctx := context.Background()
-	if p.rt, err = ociruntime.Find(ctx, w.Runtime); err != nil {
+	if p.rt, _, err = probe.Find(ctx, w.Runtime); err != nil {
 		return err
 	}
 	p.rt.Root = w.Dirs.runtimeRoot()
