@@ -61,6 +61,13 @@ func imageRef(img *image.Image) string {
 	return "sha256:" + img.ID
 }
 
+// chosenRuntime is the OCI runtime `up` chose for its pods, and how it
+// runs here (probe.Result).
+type chosenRuntime struct {
+	rt          *ociruntime.Runtime
+	cgroupTmpfs bool
+}
+
 // preparedPod is a pod made ready for its PID 1: its work, and the root
 // filesystems to send it, detached mounts by container name, in order.
 type preparedPod struct {
@@ -86,7 +93,7 @@ func (pp *preparedPod) close() {
 // and its bundle, whose root.path is where the pod mounts the clone. On
 // error what it made stays for the pod's cleanup (the storage containers
 // carry the pod's name).
-func preparePod(ctx context.Context, store *image.Store, rt *ociruntime.Runtime, pod *corev1.Pod, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
+func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
 	p := pod.DeepCopy()
 	if p.UID == "" {
 		p.UID = uuid.NewUUID()
@@ -124,7 +131,7 @@ func preparePod(ctx context.Context, store *image.Store, rt *ociruntime.Runtime,
 		w.GraceSeconds = *g
 	}
 	w.Dirs = podproto.Dirs{Run: dirs.Run, Data: dirs.Data}
-	w.Runtime = podproto.Runtime{Name: rt.Name, Path: rt.Path, Root: dirs.runtimeRoot()}
+	w.Runtime = podproto.Runtime{Name: rt.rt.Name, Path: rt.rt.Path, Root: dirs.runtimeRoot(), CgroupTmpfs: rt.cgroupTmpfs}
 	w.Foreground = !o.Detach
 	w.LogLevel = o.LogLevel
 	for _, d := range []string{dirs.logDir(), dirs.etcDir(), dirs.runtimeRoot()} {

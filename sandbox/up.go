@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/podbox/podbox/sandbox/ociruntime"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/podbox/podbox/sandbox/podproto"
 	"io"
 	"os"
@@ -132,16 +132,17 @@ func startPods(ctx context.Context, store *image.Store, pods []*corev1.Pod, port
 		return nil, 125, err
 	}
 	// The runtime is chosen here, once: the pods' PID 1 does not probe.
-	rt, err := ociruntime.Find(ctx, o.Runtime)
+	rt, how, err := probe.Find(ctx, o.Runtime)
 	if err != nil {
 		return nil, 125, err
 	}
+	chosen := chosenRuntime{rt: rt, cgroupTmpfs: how.CgroupTmpfs}
 	var started []*podHandle
 	for _, pod := range pods {
 		if ctx.Err() != nil {
 			break // interrupted: stop what runs, start nothing more
 		}
-		h, err := startPod(ctx, store, rt, pod, images[pod.Name], ports[pod.Name], o)
+		h, err := startPod(ctx, store, chosen, pod, images[pod.Name], ports[pod.Name], o)
 		if err != nil {
 			for _, h := range started {
 				h.stopAndWait()
@@ -205,7 +206,7 @@ type podHandle struct {
 // for it while it prepares the pod (root filesystems, bundles, /etc files,
 // volumes), hands it the work and the root filesystems, then the network,
 // and waits until its containers have started.
-func startPod(ctx context.Context, store *image.Store, rt *ociruntime.Runtime, pod *corev1.Pod, images map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
+func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
 	dirs := newPodDirs(pod.Name)
 	// Until its pid file is written, the pod is created under lockPods:
 	// no garbage collection can take it for a dead one.

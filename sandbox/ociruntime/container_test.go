@@ -1,4 +1,4 @@
-package ociruntime
+package ociruntime_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/tests/nstest"
 	"golang.org/x/sys/unix"
@@ -35,7 +36,7 @@ func TestContainerInside(t *testing.T) {
 	nstest.Inside(t)
 	ctx := context.Background()
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	r, err := Find(ctx, "")
+	r, _, err := probe.Find(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
