@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -194,7 +195,8 @@ func serveConn(conn *net.UnixConn, handle func(w *responder, r *request)) {
 		w.fail(413, err.Error())
 		return
 	case err != nil:
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) {
+		// A client that hung up or went silent gets nothing more.
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrDeadlineExceeded) {
 			w.fail(400, err.Error())
 		}
 		return
