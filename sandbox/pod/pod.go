@@ -33,15 +33,52 @@
 //     deleted and created again on it.
 //   - medium: Memory emptyDirs are tmpfs mounted here, in the pod's mount
 //     namespace, on the directories `up` made.
-//   - The reaper: one goroutine handles SIGCHLD with wait4(-1); the OCI
-//     runtime runs through it (Runtime.Run) under a lock that registers the
-//     pid before it can be reaped, and a container's exit status arrives
-//     through it by the pid from --pid-file.
+//   - The reaper: PID 1 holds the namespaces by being alive, and reaps. One
+//     goroutine handles SIGCHLD with wait4(-1); the OCI runtime runs through
+//     it (Runtime.Run) under a lock that registers the pid before it can be
+//     reaped, and a container's exit status arrives through it by the pid
+//     from --pid-file. The cleanup helper runs through it too.
+//   - Containers run with `create` + `start`; PID 1 holds their stdout and
+//     stderr pipes and writes each line to the container's CRI log file
+//     (`<RFC3339Nano> stdout|stderr F|P <line>`, one file per container,
+//     appended across restarts) under the pod's data dir, kept until down.
+//     No runtime process stays per container.
+//   - Lifecycle as the kubelet: init containers in order, each retried per
+//     restartPolicy until it exits 0 (with Never, a failure fails the pod
+//     and no app container starts); app containers in parallel, created
+//     together, each from its own goroutine; back-off 10 s doubling to
+//     300 s, reset after 10 min of running; a restarted container is a
+//     fresh runtime container on the same rootfs. The status has the JSON of
+//     a v1.PodStatus; the phase follows the kubelet's getPhase.
 //   - `runc delete --force` runs only before creating a container again
-//     after a run, never before the first create: the runtime's state dir
-//     is the pod's own and new, so nothing can be there.
-//   - The app containers are created in parallel, each from its own
-//     goroutine; init containers one after the other.
+//     after a run (and after a failed create or start), never before the
+//     first create: the runtime's state dir is the pod's own and new, so
+//     nothing can be there.
+//   - Sidecars (init containers with restartPolicy Always, Kubernetes 1.28+)
+//     start in their place among the init containers, the next one starting
+//     once the sidecar runs; they restart whatever their exit, and are
+//     stopped (SIGTERM, then SIGKILL after the grace period) once every app
+//     container is done, so that the pod can finish. The pod's phase is
+//     the app containers'.
+//   - Stopping: SIGTERM through the runtime, SIGKILL after
+//     terminationGracePeriodSeconds (or `down --grace-period N`, which
+//     only ever shortens it, as a second `kubectl delete` does; 0 kills at
+//     once). But a container whose PID 1 cannot get SIGTERM is killed at
+//     once (stopsignal.go): the init of a PID namespace only receives the
+//     signals it has a handler for (pid_namespaces(7)), so for a shell or
+//     `sleep` as PID 1 — most manifests — the kernel discards SIGTERM and
+//     the grace period would be 30 s of waiting for nothing. PID 1 reads
+//     SigCgt/SigIgn/SigBlk and NSpid in its own /proc; the event is the
+//     kubelet's Killing, "Stopping container web: it does not handle
+//     SIGTERM; killed at once". A container sharing the pod's PID
+//     namespace is no init: SIGTERM's default action applies and it gets
+//     SIGTERM.
+//   - Events as the kubelet records them (Scheduled, Pulling/Pulled from
+//     `up`'s Container.Pull, Created, Started, Completed, Failed, BackOff,
+//     Killing, NetworkDown); repeats count on the first ("x4 over 2m");
+//     at most 200 are kept, in memory.
+//   - An exec whose client hangs up: the process gets SIGHUP, then SIGKILL
+//     2 s later.
 //   - The control socket speaks just enough HTTP/1.1 for net/http's client
 //     (ctl.go): one request per connection, bounded headers and body, a
 //     read deadline; POST /exec switches protocols and keeps the
