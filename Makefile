@@ -40,7 +40,7 @@ unit: ## Go unit tests
 
 # Go tests that need a user namespace (they use tests/nstest) skip as root:
 # build their binaries here and run them as the test user.
-NSTEST_PKGS := ./mounts ./sandbox/ociruntime ./image ./sandbox/podproto
+NSTEST_PKGS := ./mounts ./sandbox/ociruntime ./sandbox/ociruntime/probe ./image ./sandbox/podproto
 NSTEST_RUN := ^(TestRootfs|TestContainer|TestProbe|TestFullDisk|TestMountFD)$$
 
 unit-userns: ## Go tests that need a user namespace, as the test user

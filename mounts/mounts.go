@@ -10,7 +10,9 @@
 //     kubelet makes it, so a container running as any uid can write there.
 //     `medium: Memory` is a tmpfs mounted on that directory inside the pod's
 //     mount namespace, sized by sizeLimit (else the kernel's default, half
-//     of RAM), so it goes away with the pod even if podbox is killed.
+//     of RAM), so it goes away with the pod even if podbox is killed. Setup
+//     runs in the CLI and only says how (Volume.TmpfsOptions); the pod's
+//     PID 1 mounts it, in its own mount namespace.
 //   - Volume types podbox does not implement yet (configMap, secret, …;
 //     manifest.Load warns about them) are empty directories too.
 //   - hostPath is bound as is. Its `type` is checked on the host side before
@@ -30,13 +32,11 @@
 package mounts
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -53,30 +53,20 @@ type Volume struct {
 	Source   string // absolute path on the pod's side
 	Kind     string // KindEmptyDir, KindMemory or KindHostPath
 	ReadOnly bool   // every mount of it is read-only
+	// TmpfsOptions, for KindMemory: the tmpfs's mount(2) data, for the
+	// pod's PID 1 to mount it on Source.
+	TmpfsOptions string
 }
 
 // VolumesDir is where Setup puts a pod's volumes under its data dir.
 func VolumesDir(dataDir string) string { return filepath.Join(dataDir, "volumes") }
 
 // Setup makes the pod's volumes under dataDir/volumes/<name>: emptyDir
-// directories, medium Memory as a tmpfs mounted there (so Setup must run
-// inside the pod's mount namespace), hostPath as is. The returned undo
-// unmounts and removes what Setup made; call it even when Setup fails.
-func Setup(pod *corev1.Pod, dataDir string) (map[string]Volume, func() error, error) {
+// directories (medium Memory ones too: the pod's PID 1 mounts a tmpfs
+// there, with TmpfsOptions), hostPath as is. What it made goes with the
+// pod's data dir.
+func Setup(pod *corev1.Pod, dataDir string) (map[string]Volume, error) {
 	base := VolumesDir(dataDir)
-	var mounted []string
-	undo := func() error {
-		var errs []error
-		for i := len(mounted) - 1; i >= 0; i-- {
-			if err := unix.Unmount(mounted[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
-				errs = append(errs, fmt.Errorf("unmounting %s: %w", mounted[i], err))
-			}
-		}
-		if err := os.RemoveAll(base); err != nil {
-			errs = append(errs, fmt.Errorf("removing volumes: %w", err))
-		}
-		return errors.Join(errs...)
-	}
 	vols := make(map[string]Volume, len(pod.Spec.Volumes))
 	for _, v := range pod.Spec.Volumes {
 		if hp := v.HostPath; hp != nil {
@@ -85,23 +75,19 @@ func Setup(pod *corev1.Pod, dataDir string) (map[string]Volume, func() error, er
 		}
 		dir := filepath.Join(base, v.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, undo, fmt.Errorf("making volume %q: %w", v.Name, err)
+			return nil, fmt.Errorf("making volume %q: %w", v.Name, err)
 		}
 		vol := Volume{Name: v.Name, Source: dir, Kind: KindEmptyDir}
 		if ed := v.EmptyDir; ed != nil && ed.Medium == corev1.StorageMediumMemory {
-			opts := "mode=0777"
+			vol.TmpfsOptions = "mode=0777"
 			if ed.SizeLimit != nil && ed.SizeLimit.Value() > 0 {
-				opts += ",size=" + strconv.FormatInt(ed.SizeLimit.Value(), 10)
+				vol.TmpfsOptions += ",size=" + strconv.FormatInt(ed.SizeLimit.Value(), 10)
 			}
-			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
-				return nil, undo, fmt.Errorf("mounting tmpfs for volume %q: %w", v.Name, err)
-			}
-			mounted = append(mounted, dir)
 			vol.Kind = KindMemory
 		} else if err := os.Chmod(dir, 0o777); err != nil { // past the umask
-			return nil, undo, fmt.Errorf("making volume %q: %w", v.Name, err)
+			return nil, fmt.Errorf("making volume %q: %w", v.Name, err)
 		}
 		vols[v.Name] = vol
 	}
-	return vols, undo, nil
+	return vols, nil
 }

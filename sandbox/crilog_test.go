@@ -1,49 +1,30 @@
 package sandbox
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
 
-func TestCRIWriter(t *testing.T) {
-	long := strings.Repeat("x", maxLogLine+10)
+// The pod's PID 1 writes the records (sandbox/pod crilog.go); the CLI reads
+// them back.
+func TestParseCRILine(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	for _, tc := range []struct {
 		name string
 		in   string
-		want []string
+		ok   bool
+		want LogRecord
 	}{
-		{"lines", "a\nb\n", []string{"stdout F a", "stdout F b"}},
-		{"no final newline", "a\nb", []string{"stdout F a", "stdout F b"}},
-		{"empty line", "\n", []string{"stdout F "}},
-		{"long line", long + "\n", []string{"stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
+		{"full", ts.Format(time.RFC3339Nano) + " stdout F a b", true, LogRecord{Time: ts, Stream: "stdout", Line: "a b"}},
+		{"partial", ts.Format(time.RFC3339Nano) + " stderr P x", true, LogRecord{Time: ts, Stream: "stderr", Partial: true, Line: "x"}},
+		{"empty line", ts.Format(time.RFC3339Nano) + " stdout F ", true, LogRecord{Time: ts, Stream: "stdout"}},
+		{"no time", "yesterday stdout F a", false, LogRecord{}},
+		{"short", "x", false, LogRecord{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "c.log")
-			w, err := openCRILog(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-			w.now = func() time.Time { return ts }
-			w.copyStream("stdout", strings.NewReader(tc.in))
-			w.Close()
-			b, _ := os.ReadFile(path)
-			got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d records %q, want %d", len(got), got, len(tc.want))
-			}
-			for i := range got {
-				want := ts.Format(time.RFC3339Nano) + " " + tc.want[i]
-				if got[i] != want {
-					t.Errorf("record %d: got %.80q, want %.80q", i, got[i], want)
-				}
-				rec, ok := parseCRILine(got[i])
-				if !ok || !rec.Time.Equal(ts) || rec.Stream != "stdout" {
-					t.Errorf("record %d does not parse back: %+v", i, rec)
-				}
+			rec, ok := parseCRILine(tc.in)
+			if ok != tc.ok || !rec.Time.Equal(tc.want.Time) || rec.Stream != tc.want.Stream || rec.Partial != tc.want.Partial || rec.Line != tc.want.Line {
+				t.Errorf("parseCRILine(%q) = %+v, %v; want %+v, %v", tc.in, rec, ok, tc.want, tc.ok)
 			}
 		})
 	}

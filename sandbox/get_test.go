@@ -8,33 +8,47 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podbox/podbox/sandbox/podproto"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// crashLoopPod is a pod's status as PID 1 keeps it: an init container
+// crashLoopPod is a pod's status as PID 1 serves it: an init container
 // done, an app container waiting to restart after exit code 2.
 func crashLoopPod(t *testing.T) *corev1.Pod {
 	t.Helper()
 	p := testPod(corev1.RestartPolicyAlways, 1, 1)
 	p.Namespace = "default"
+	p.UID = "u1"
+	p.Spec.NodeName = "host"
+	p.CreationTimestamp = metav1.Now()
 	p.Spec.Containers[0].Image = "127.0.0.1:5000/busybox:latest"
 	p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080, HostPort: 8001, Protocol: corev1.ProtocolTCP}}
 	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/work", ReadOnly: true}}
 	p.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-	s := newPodState(p)
-	s.update("inita", exited(0))
-	s.setFinal("inita")
-	s.update("appa", func(cs *corev1.ContainerStatus) {
-		cs.ContainerID = "runc://p-appa"
-		cs.ImageID = "127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64)
-		cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: 2, Reason: reasonError, StartedAt: metav1.Now(), FinishedAt: metav1.Now(), ContainerID: "runc://p-appa"}}
-		cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reasonCrashLoopBackOff}}
-		cs.RestartCount = 3
-	})
-	return s.snapshot()
+	now := metav1.Now()
+	p.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, HostIP: "127.0.0.1", PodIP: "10.0.2.100", PodIPs: []corev1.PodIP{{IP: "10.0.2.100"}},
+		StartTime: &now, QOSClass: corev1.PodQOSBestEffort,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.ContainersReady, Status: corev1.ConditionFalse, LastTransitionTime: now},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: now},
+		},
+		InitContainerStatuses: []corev1.ContainerStatus{{Name: "inita", Started: ptr(false),
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: reasonCompleted}}}},
+		ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "appa", Image: p.Spec.Containers[0].Image, Started: ptr(false), RestartCount: 3,
+			ContainerID: "runc://p-appa",
+			ImageID:     "127.0.0.1:5000/busybox@sha256:" + strings.Repeat("a", 64),
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 2, Reason: reasonError, StartedAt: now, FinishedAt: now, ContainerID: "runc://p-appa"}},
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reasonCrashLoopBackOff}},
+		}},
+	}
+	return p
 }
 
 func TestRenderPodsParsesBack(t *testing.T) {
@@ -129,45 +143,13 @@ func TestRenderPodsList(t *testing.T) {
 	}
 }
 
-func TestEventsAggregate(t *testing.T) {
-	p := testPod(corev1.RestartPolicyAlways, 0, 1)
-	l := newEventLog(p)
-	c := &container{spec: &p.Spec.Containers[0]}
-	t0 := time.Now().Add(-time.Minute)
-	l.record(t0, corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", "appa")
-	for i := 0; i < 3; i++ {
-		l.record(t0.Add(time.Duration(i)*10*time.Second), corev1.EventTypeWarning, eventBackOff, fieldPath(c), "Back-off restarting failed container appa")
-	}
-	l.record(t0.Add(25*time.Second), corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", "appa")
-	evs := l.list()
-	if len(evs) != 2 {
-		t.Fatalf("%d events, want 2: %+v", len(evs), evs)
-	}
-	b := evs[0]
-	if b.Reason != eventBackOff || b.Count != 3 || !b.FirstTimestamp.Time.Equal(t0) || !b.LastTimestamp.Time.Equal(t0.Add(20*time.Second)) {
-		t.Errorf("backoff event: %+v", b)
-	}
-	if b.InvolvedObject.FieldPath != "spec.containers{appa}" || b.InvolvedObject.Kind != "Pod" {
-		t.Errorf("involved object: %+v", b.InvolvedObject)
-	}
-	if evs[1].Reason != eventStarted || evs[1].Count != 2 {
-		t.Errorf("started event: %+v", evs[1])
-	}
-	for i := 0; i < maxEvents+10; i++ {
-		l.record(time.Now(), corev1.EventTypeNormal, eventCreated, "", "event %d", i)
-	}
-	if n := len(l.list()); n != maxEvents {
-		t.Errorf("%d events kept, want %d", n, maxEvents)
-	}
-}
-
 func TestDescribe(t *testing.T) {
 	pod := crashLoopPod(t)
 	now := time.Now()
 	evs := []corev1.Event{{
-		Type: corev1.EventTypeWarning, Reason: eventBackOff, Message: "Back-off restarting failed container appa in pod p",
+		Type: corev1.EventTypeWarning, Reason: podproto.EventBackOff, Message: "Back-off restarting failed container appa in pod p",
 		Count: 4, FirstTimestamp: metav1.NewTime(now.Add(-40 * time.Second)), LastTimestamp: metav1.NewTime(now.Add(-3 * time.Second)),
-		Source: corev1.EventSource{Component: eventSource},
+		Source: corev1.EventSource{Component: podproto.EventSource},
 	}}
 	var out bytes.Buffer
 	describePod(&out, pod, evs, now)

@@ -2,13 +2,13 @@ package sandbox
 
 import (
 	"fmt"
+	"github.com/podbox/podbox/sandbox/podproto"
 	"net"
 	"os"
 	"strconv"
 
 	"github.com/podbox/podbox/slirp"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -17,13 +17,6 @@ type podPorts struct {
 	driver string
 	specs  []port.Spec
 	host   *slirp.HostSockets // builtin: the bound sockets, until handed over
-}
-
-// portFD is a hostPort's host-side socket handed to the pod's PID 1: the
-// spec, and the fd it has in the pod's process.
-type portFD struct {
-	Spec port.Spec `json:"spec"`
-	FD   int       `json:"fd"`
 }
 
 // portDriver is the pod's port driver: --port-driver for every pod of the
@@ -132,13 +125,13 @@ func (pp *podPorts) close() {
 
 // files are the host sockets for the pod's ExtraFiles, the first of them
 // becoming fd first in the pod, and what the pod is told about them.
-func (pp *podPorts) files(first int) ([]*os.File, []portFD) {
+func (pp *podPorts) files(first int) ([]*os.File, []podproto.Port) {
 	if pp == nil || pp.host == nil {
 		return nil, nil
 	}
-	fds := make([]portFD, len(pp.host.Specs))
+	fds := make([]podproto.Port, len(pp.host.Specs))
 	for i, s := range pp.host.Specs {
-		fds[i] = portFD{Spec: s, FD: first + i}
+		fds[i] = podproto.Port{Proto: s.Proto, ParentIP: s.ParentIP, ParentPort: s.ParentPort, ChildPort: s.ChildPort, FD: first + i}
 	}
 	return pp.host.Files, fds
 }
@@ -159,33 +152,4 @@ func (pp *podPorts) slirpAPISocket(d Dirs) string {
 		return ""
 	}
 	return d.Run + "/slirp4netns.sock"
-}
-
-// keepPortsFromExec marks the inherited hostPort sockets close-on-exec at
-// once, so that none reaches the runtime or a container.
-func keepPortsFromExec(w *work) {
-	for _, p := range w.Ports {
-		unix.CloseOnExec(p.FD)
-	}
-}
-
-// forwardPorts starts serving the hostPort sockets (builtin driver) from
-// inside the pod's network namespace; teardown closes them, and the ports
-// are free again.
-func (p *podProc) forwardPorts() error {
-	if len(p.w.Ports) == 0 {
-		return nil
-	}
-	specs := make([]port.Spec, len(p.w.Ports))
-	files := make([]*os.File, len(p.w.Ports))
-	for i, pf := range p.w.Ports {
-		specs[i] = pf.Spec
-		files[i] = os.NewFile(uintptr(pf.FD), fmt.Sprintf("hostPort %d", pf.Spec.ParentPort))
-	}
-	fw, err := slirp.Forward(specs, files)
-	if err != nil {
-		return err
-	}
-	p.undo = append(p.undo, fw.Close)
-	return nil
 }

@@ -1,15 +1,20 @@
-// Package sandbox runs a Pod: namespaces, the in-process infra, the
-// supervisor, status, the control socket and the CRI logs.
+// Package sandbox is the CLI's side of a pod: up, down, ps, get, describe,
+// logs, exec and what they share (the pods' directories, garbage
+// collection, the control socket's client). The pod's PID 1 is package
+// sandbox/pod; the two speak podproto.
 //
 // How a pod runs (see DESIGN.md, "The pod, as the kernel sees it"):
 //
 //	podbox up (host)  ── re-execs itself in podbox's user namespace (cmd/podbox inUserNS)
-//	 └─ up, inside: loads the manifest, pulls, then for each pod
-//	     ├─ clones /proc/self/exe with NEWNS|NEWNET|NEWPID|NEWUTS|NEWIPC  → the pod's PID 1
-//	     └─ starts slirp4netns for it (package slirp), then hands it its work
-//	 pod PID 1 (ChildMain): /proc, hostname, volumes, /etc files, rootfs mounts,
-//	     bundles, ctl.sock, then init containers one by one, app containers in
-//	     parallel, through the OCI runtime's create + start.
+//	 └─ up, inside: loads the manifest, pulls, chooses the runtime, then for each pod
+//	     ├─ clones the pod's PID 1 with NEWNS|NEWNET|NEWPID|NEWUTS|NEWIPC  (package pod)
+//	     ├─ starts slirp4netns for it (package slirp), in parallel with
+//	     ├─ preparing it (prepare.go): volume dirs, /etc files, storage
+//	     │   containers mounted and cloned as detached mounts, bundles
+//	     └─ hands it the work, the root filesystems, then the network
+//	 pod PID 1 (pod.Main): /proc, hostname, tmpfs, rootfs mounts, ctl.sock,
+//	     then init containers one by one, app containers in parallel,
+//	     through the OCI runtime's create + start.
 //
 // Decisions:
 //
@@ -22,53 +27,20 @@
 //     rootlesskit for what it serves without that cost, and runs slirp4netns
 //     directly (package slirp).
 //   - The two halves talk as rootlesskit's pkg/messages do: JSON values over
-//     pipes (fd 3 parent → pod, fd 4 pod → parent). The pod gets its work
-//     at once and sets up its mounts while slirp4netns starts, and starts
-//     containers only once the parent says the network is ready.
-//   - The pod's PID 1 is the infra: it holds the namespaces by being alive,
-//     and reaps. One goroutine handles SIGCHLD with wait4(-1); the OCI
-//     runtime runs through it (Runtime.Run) under a lock that registers the
-//     pid before it can be reaped, and a container's exit status arrives
-//     through it by the pid from --pid-file. Library code that runs
-//     commands (storage mounts) runs before the reaper starts and after it
-//     stops, so nothing steals a status from os/exec.
-//   - Containers run with `create` + `start`; PID 1 holds their stdout and
-//     stderr pipes and writes each line to the container's CRI log file
-//     (`<RFC3339Nano> stdout|stderr F|P <line>`, one file per container,
-//     appended across restarts) under the pod's data dir, kept until down.
-//     No runtime process stays per container.
-//   - Lifecycle as the kubelet: init containers in order, each retried per
-//     restartPolicy until it exits 0 (with Never, a failure fails the pod
-//     and no app container starts); app containers in parallel; back-off
-//     10 s doubling to 300 s, reset after 10 min of running; a restarted
-//     container is a fresh runtime container on the same rootfs. Status is a
-//     v1.PodStatus; the phase follows the kubelet's getPhase.
-//   - Sidecars (init containers with restartPolicy Always, Kubernetes 1.28+)
-//     start in their place among the init containers, the next one starting
-//     once the sidecar runs; they restart whatever their exit, and are
-//     stopped (SIGTERM, then SIGKILL after the grace period) once every app
-//     container is done, so that the pod can finish. The pod's phase is
-//     the app containers'.
-//   - Stopping: SIGTERM through the runtime, SIGKILL after
-//     terminationGracePeriodSeconds (or `down --grace-period N`, which
-//     only ever shortens it, as a second `kubectl delete` does; 0 kills at
-//     once), then the rootfs, volumes and both pod directories are removed
-//     by PID 1 itself, from inside the user namespace, before it exits.
-//     But a container whose PID 1 cannot get SIGTERM is killed at once
-//     (stopsignal.go): the init of a PID namespace only receives the
-//     signals it has a handler for (pid_namespaces(7)), so for a shell or
-//     `sleep` as PID 1 — most manifests — the kernel discards SIGTERM and
-//     the grace period would be 30 s of waiting for nothing. The pod's PID 1
-//     reads SigCgt/SigIgn/SigBlk and NSpid in its own /proc; the event is
-//     the kubelet's Killing, "Stopping container web: it does not handle
-//     SIGTERM; killed at once". A container sharing the pod's PID
-//     namespace is no init: SIGTERM's default action applies and it gets
-//     SIGTERM. (preStop hooks, when they come, run before this.) `down`
-//     waits --timeout (default: the grace period + 15 s), then kills the
-//     pod's PID 1, which takes its containers with it, and cleans up. If PID 1 dies any other way the kernel
-//     kills everything in its PID namespace and slirp4netns exits on its
-//     exit-fd; the next `up` or `down` finds the stale pid and removes the
-//     leftovers (storage containers, subuid-owned volume files).
+//     pipes (podproto: FDWork up → pod, FDEvents pod → up), and the root
+//     filesystems as descriptors on a SOCK_SEQPACKET socket (FDMounts).
+//     `up` prepares what needs the Kubernetes types, the image store and
+//     the runtime probe (prepare.go), so the pod's PID 1 needs none of
+//     them; slirp4netns starts meanwhile, and the pod starts containers
+//     only once `up` says the network is ready.
+//   - The pod's PID 1 is the infra and the supervisor (package pod: the
+//     reaper, the lifecycle as the kubelet's, stop signals, the CRI logs,
+//     the events, the control socket's server). `down` waits --timeout
+//     (default: the grace period + 15 s), then kills the pod's PID 1, which
+//     takes its containers with it, and cleans up. If PID 1 dies any other
+//     way the kernel kills everything in its PID namespace and slirp4netns
+//     exits on its exit-fd; the next `up` or `down` finds the stale pid and
+//     removes the leftovers (storage containers, subuid-owned volume files).
 //   - A finished pod (Succeeded or Failed) of `up -d` stays listed with its
 //     phase and logs: its PID 1 stays alive, holding the status, until down.
 //     A foreground `up` removes its pods when they finish or on Ctrl-C, and
@@ -94,7 +66,7 @@
 //     by the podbox outside the user namespace): there a repeat within
 //     250 ms counts once. While the pods run, the foreground says each
 //     container exit and restart back-off and each init container start
-//     (messages.go: running, exited, stopping), as compose says "exited
+//     (podproto.ChildMsg: running, exited, stopping), as compose says "exited
 //     with code N". It keeps the log files open, so the last lines a pod
 //     writes before removing them are still printed.
 //   - A pod whose process dies while starting is reported by the error it
@@ -155,35 +127,27 @@
 //     down tries again, rather than leaving a container no command sees.
 //     Volumes and logs go first, as they may be what fills the disk.
 //   - The control socket speaks HTTP+JSON (GET /pod, GET /events, POST
-//     /stop, POST /exec; ctl.go); `logs` reads the CRI files directly, so it
-//     works on a finished pod too. PID 1 saves the pod and its events to
-//     status.json beside the socket when they change, so `get` and
-//     `describe` of a pod whose process died answer from its last saved
-//     status (phase Unknown unless it had finished, reason Gone), else from
-//     pod.json as Gone.
-//   - exec (exec.go): the CLI sends a JSON request on ctl.sock, then, after
-//     101 Switching Protocols, its own stdin (with -i), stdout and stderr by
-//     SCM_RIGHTS; PID 1 runs `runc exec --detach --process P --pid-file F`
-//     with those fds as the process's stdio (nothing is copied through
-//     podbox) and reaps the process like a container's (runc takes a
-//     console socket only when it detaches, and once it exits the kernel
-//     gives the orphan to PID 1, the init of its PID namespace), then
-//     replies with the exit code (128+signal if killed), which the CLI
-//     exits with. The process is the container's own from its config.json
-//     (user, env, cwd, capabilities), args replaced. With -t, P asks for a
-//     terminal with the CLI's window size and runc sends the pty master to
-//     a console socket; PID 1 passes it to the CLI, which puts its terminal
-//     in raw mode, copies both ways, and sets TIOCSWINSZ on SIGWINCH.
-//     Without -c: the first app container, as kubectl. An unknown or
-//     stopped container is refused before anything runs (exit 125); a
-//     missing command is 127, other runtime failures 126 (Podman's codes).
-//     If the CLI hangs up, the process gets SIGHUP, then SIGKILL after 2 s.
-//   - Events (events.go): PID 1 records v1.Events as they happen, the
-//     kubelet's reasons and words: Scheduled, Pulling/Pulled (from `up`, in
-//     the work), Created, Started, Completed, Failed (could not start),
-//     BackOff ("Back-off restarting failed container X in pod …"),
-//     Killing. Repeats of an event count on it ("x4 over 2m"), as the
-//     kubelet's aggregation; at most 200 are kept, in memory.
+//     /stop, POST /exec; served by package pod, ctlClient here); `logs`
+//     reads the CRI files directly, so it works on a finished pod too. PID 1
+//     saves the pod and its events to status.json beside the socket when
+//     they change, so `get` and `describe` of a pod whose process died
+//     answer from its last saved status (phase Unknown unless it had
+//     finished, reason Gone), else from pod.json as Gone. Its answers have
+//     the JSON of a v1.Pod and a v1.EventList: the CLI decodes them into
+//     the corev1 types.
+//   - exec (exec.go here, the pod's half in package pod): the CLI sends a
+//     JSON request on ctl.sock, then, after 101 Switching Protocols, its
+//     own stdin (with -i), stdout and stderr by SCM_RIGHTS; PID 1 runs
+//     `runc exec --detach` with those fds as the process's stdio (nothing
+//     is copied through podbox) and replies with the exit code, which the
+//     CLI exits with. With -t, PID 1 passes the pty master on, and the CLI
+//     puts its terminal in raw mode, copies both ways, and sets TIOCSWINSZ
+//     on SIGWINCH. Without -c: the first app container, as kubectl. An
+//     unknown or stopped container is refused before anything runs (exit
+//     125); a missing command is 127, other runtime failures 126 (Podman's
+//     codes).
+//   - Events: PID 1 records them (package pod); Pulling/Pulled come from
+//     `up`, in the work.
 //   - `get pod` prints a v1.Pod: the spec as given with the manifest's
 //     defaults, metadata.uid and creationTimestamp made at start,
 //     spec.nodeName the host's name; container IDs are <runtime>://<id>,
@@ -191,9 +155,9 @@
 //   - hostPorts (ports.go, decided in package slirp): `up` binds them on
 //     the host before anything starts (a port in use fails the up, nothing
 //     left) and, with the default builtin driver, hands the sockets to
-//     PID 1 (extra files after the pipes, their fds in work.Ports), which
-//     serves them from inside the pod's network namespace: no host-side
-//     process stays for ports. The slirp4netns driver (annotation podbox.io/port-driver or
+//     PID 1 (extra files from podproto.FDFirstPort, their fds in
+//     Work.Ports), which serves them from inside the pod's network
+//     namespace (slirp/relay): no host-side process stays for ports. The slirp4netns driver (annotation podbox.io/port-driver or
 //     --port-driver) has slirp4netns forward them instead.
 //   - A pod whose slirp4netns dies keeps running without a way out; PID 1
 //     learns of it by EOF on a pipe only slirp4netns holds the write end of
@@ -208,9 +172,12 @@
 //     127.0.0.1).
 package sandbox
 
-import "os"
+import (
+	"os"
 
-const envPodChild = "_PODBOX_POD_CHILD"
+	"github.com/podbox/podbox/sandbox/podproto"
+)
 
-// IsPodChild reports whether this process is a pod's inner half.
-func IsPodChild() bool { return os.Getenv(envPodChild) != "" }
+// IsPodChild reports whether this process was started as a pod's PID 1
+// (package pod runs it).
+func IsPodChild() bool { return os.Getenv(podproto.EnvPodChild) != "" }

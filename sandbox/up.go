@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
+	"github.com/podbox/podbox/sandbox/podproto"
 	"io"
 	"os"
 	"os/exec"
@@ -94,26 +96,14 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		return 125, err
 	}
 	defer closePorts(ports)
-	images, err := ensureImages(ctx, f.Pods, o)
-	if ctx.Err() != nil {
-		return 130, fmt.Errorf("interrupted while pulling; nothing was started")
-	}
+	store, err := image.OpenStore(o.Store)
 	if err != nil {
 		return 125, err
 	}
-	var started []*podHandle
-	for _, pod := range f.Pods {
-		if ctx.Err() != nil {
-			break // interrupted: stop what runs, start nothing more
-		}
-		h, err := startPod(ctx, pod, images, ports[pod.Name], o)
-		if err != nil {
-			for _, h := range started {
-				h.stopAndWait()
-			}
-			return 125, fmt.Errorf("starting pod %q: %w", pod.Name, err)
-		}
-		started = append(started, h)
+	started, code, err := startPods(ctx, store, f.Pods, ports, o)
+	store.Shutdown()
+	if code != 0 || err != nil {
+		return code, err
 	}
 	in.takeOver()
 	if o.Detach && in.firstSignal() == nil {
@@ -130,14 +120,43 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	return foreground(started, o, in)
 }
 
+// startPods pulls the images, chooses the runtime and starts the pods, on
+// the store `up` holds open until they run; it returns 125 or 130 with
+// the error that stopped it (after stopping what it started).
+func startPods(ctx context.Context, store *image.Store, pods []*corev1.Pod, ports map[string]*podPorts, o UpOptions) ([]*podHandle, int, error) {
+	images, err := ensureImages(ctx, store, pods, o)
+	if ctx.Err() != nil {
+		return nil, 130, fmt.Errorf("interrupted while pulling; nothing was started")
+	}
+	if err != nil {
+		return nil, 125, err
+	}
+	// The runtime is chosen here, once: the pods' PID 1 does not probe.
+	rt, how, err := probe.Find(ctx, o.Runtime)
+	if err != nil {
+		return nil, 125, err
+	}
+	chosen := chosenRuntime{rt: rt, cgroupTmpfs: how.CgroupTmpfs}
+	var started []*podHandle
+	for _, pod := range pods {
+		if ctx.Err() != nil {
+			break // interrupted: stop what runs, start nothing more
+		}
+		h, err := startPod(ctx, store, chosen, pod, images[pod.Name], ports[pod.Name], o)
+		if err != nil {
+			for _, h := range started {
+				h.stopAndWait()
+			}
+			return nil, 125, fmt.Errorf("starting pod %q: %w", pod.Name, err)
+		}
+		started = append(started, h)
+	}
+	return started, 0, nil
+}
+
 // ensureImages pulls what is missing for every container, per its
 // imagePullPolicy, and returns them by image reference.
-func ensureImages(ctx context.Context, pods []*corev1.Pod, o UpOptions) (map[string]map[string]imageInfo, error) {
-	store, err := image.OpenStore(o.Store)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Shutdown()
+func ensureImages(ctx context.Context, store *image.Store, pods []*corev1.Pod, o UpOptions) (map[string]map[string]imageInfo, error) {
 	// Storage containers whose pod is gone (killed before it could remove
 	// them) are removed here, where the store is open anyway.
 	if unlock, err := lockPods(); err == nil {
@@ -175,18 +194,19 @@ type podHandle struct {
 	store  image.StoreOptions
 	cmd    *exec.Cmd
 	toPod  *json.Encoder
-	events chan childMsg
+	events chan podproto.ChildMsg
 	exited chan struct{}
 	// waitErr is how its process ended, once exited is closed.
 	waitErr error
 	// early are the messages that came before "started".
-	early []childMsg
+	early []podproto.ChildMsg
 }
 
-// startPod clones the pod's PID 1 into new namespaces, connects it with
-// slirp4netns, hands it the work, and waits until its containers have
-// started.
-func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
+// startPod clones the pod's PID 1 into new namespaces, starts slirp4netns
+// for it while it prepares the pod (root filesystems, bundles, /etc files,
+// volumes), hands it the work and the root filesystems, then the network,
+// and waits until its containers have started.
+func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
 	dirs := newPodDirs(pod.Name)
 	// Until its pid file is written, the pod is created under lockPods:
 	// no garbage collection can take it for a dead one.
@@ -242,45 +262,19 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		return nil, err
 	}
 	defer logf.Close()
-	workR, workW, err := os.Pipe()
-	if err != nil {
+	var pf podFiles
+	if err := pf.open(); err != nil {
 		return nil, err
 	}
-	defer workR.Close()
-	evR, evW, err := os.Pipe()
-	if err != nil {
-		workW.Close()
-		return nil, err
-	}
-	defer evW.Close()
-	exitR, exitW, err := os.Pipe()
-	if err != nil {
-		workW.Close()
-		evR.Close()
-		return nil, err
-	}
-	defer exitR.Close()
-	defer exitW.Close()
-	// slirp4netns gets netW and never uses it; the pod's PID 1 gets netR
-	// and sees EOF when slirp4netns dies. This process closes both once
-	// they are handed over, or the EOF would wait for it.
-	netR, netW, err := os.Pipe()
-	if err != nil {
-		workW.Close()
-		evR.Close()
-		return nil, err
-	}
-	defer netR.Close()
-	defer netW.Close()
-
+	defer pf.closeParentSide()
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{podArgv0(pod.Name)}
-	cmd.Env = append(os.Environ(), envPodChild+"=1")
+	cmd.Env = append(os.Environ(), podproto.EnvPodChild+"=1")
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{workR, evW, exitW, netR}
+	cmd.ExtraFiles = []*os.File{pf.workR, pf.evW, pf.exitW, pf.netR, pf.mountsChild}
 	// The hostPort sockets come last: their fds count from here.
-	portFiles, portFDs := ports.files(3 + len(cmd.ExtraFiles))
+	portFiles, portFDs := ports.files(podproto.FDFirstPort)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, portFiles...)
 	// Its own session: a Ctrl-C on the terminal reaches `up`, which stops
 	// the pod in order, not the pod directly.
@@ -289,17 +283,18 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC,
 	}
 	if err := cmd.Start(); err != nil {
-		workW.Close()
-		evR.Close()
+		pf.closeAll()
 		return nil, fmt.Errorf("starting the pod's process: %w", err)
 	}
 	ports.close() // the pod holds them now
-	netR.Close()
 	// Only the pod writes events: with our copy closed, the pipe ends
-	// when the pod's process does, whatever it sent.
-	evW.Close()
-	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, store: o.Store, cmd: cmd, toPod: json.NewEncoder(workW),
-		events: make(chan childMsg, 64), exited: make(chan struct{})}
+	// when the pod's process does, whatever it sent. The same for the
+	// other ends it holds.
+	pf.closeChildSide()
+	h := &podHandle{name: pod.Name, dirs: dirs, pod: pod, store: o.Store, cmd: cmd, toPod: json.NewEncoder(pf.workW),
+		events: make(chan podproto.ChildMsg, 64), exited: make(chan struct{})}
+	workW, evR := pf.workW, pf.evR
+	pf.workW, pf.evR = nil, nil // the goroutines below close them
 	go func() {
 		h.waitErr = cmd.Wait()
 		workW.Close()
@@ -309,7 +304,7 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		defer evR.Close()
 		dec := json.NewDecoder(evR)
 		for {
-			var m childMsg
+			var m podproto.ChildMsg
 			if err := dec.Decode(&m); err != nil {
 				close(h.events)
 				return
@@ -317,6 +312,29 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 			h.events <- m
 		}
 	}()
+	// slirp4netns starts while the pod is prepared; reaped when it exits
+	// (with the pod, by its exit-fd).
+	type slirpResult struct {
+		net *slirp.Network
+		err error
+	}
+	slirpDone := make(chan slirpResult, 1)
+	go func() {
+		net, err := slirp.Start(slirp.Options{
+			PID:               cmd.Process.Pid,
+			ExitFD:            pf.exitR,
+			HoldFD:            pf.netW,
+			AllowHostLoopback: pod.Annotations[slirp.AnnotationAllowHostLoopback] == "true",
+			LogPath:           dirs.slirpLog(),
+			APISocket:         ports.slirpAPISocket(dirs),
+			Ports:             ports.slirpSpecs(),
+		})
+		slirpDone <- slirpResult{net, err}
+		if err == nil {
+			_ = net.Cmd.Wait()
+		}
+	}()
+	slirpStarted := false
 	fail := func(err error) (*podHandle, error) {
 		died := false
 		select {
@@ -325,6 +343,9 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		default:
 			_ = cmd.Process.Kill()
 			<-h.exited
+		}
+		if !slirpStarted {
+			<-slirpDone // it ends with the pod
 		}
 		if died || errors.Is(err, os.ErrClosed) {
 			// It died first (so a write to it failed): how it died is
@@ -338,34 +359,40 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 	}
 	unlock()
 	locked = false
-	w := work{Pod: pod, Images: images[pod.Name], Dirs: dirs, Runtime: o.Runtime, Store: o.Store,
-		Foreground: !o.Detach, LogLevel: o.LogLevel, Ports: portFDs}
-	if err := h.toPod.Encode(w); err != nil {
+	prep, err := preparePod(ctx, store, rt, pod, images, dirs, o)
+	if err != nil {
+		return fail(err)
+	}
+	defer prep.close()
+	prep.work.Ports = portFDs
+	if err := h.toPod.Encode(prep.work); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}
-	net, err := slirp.Start(slirp.Options{
-		PID:               cmd.Process.Pid,
-		ExitFD:            exitR,
-		HoldFD:            netW,
-		AllowHostLoopback: pod.Annotations[slirp.AnnotationAllowHostLoopback] == "true",
-		LogPath:           dirs.slirpLog(),
-		APISocket:         ports.slirpAPISocket(dirs),
-		Ports:             ports.slirpSpecs(),
-	})
-	if err != nil {
-		_ = h.toPod.Encode(parentMsg{Error: err.Error()})
+	for i, name := range prep.names {
+		if err := podproto.SendMount(pf.mountsParent, name, int(prep.rootfs[i].Fd())); err != nil {
+			return fail(err)
+		}
+	}
+	if err := podproto.EndMounts(pf.mountsParent, ""); err != nil {
+		return fail(err)
+	}
+	prep.close()
+	res := <-slirpDone
+	slirpStarted = true
+	if res.err != nil {
+		_ = h.toPod.Encode(podproto.ParentMsg{Error: res.err.Error()})
 		<-h.exited
 		// The pod may have failed first (and slirp4netns then lost it).
-		if m, open := <-h.events; open && m.Event == eventErrorMsg {
+		if m, open := <-h.events; open && m.Event == podproto.EventError {
 			return nil, errors.New(m.Error)
 		}
-		return nil, err
+		return nil, res.err
 	}
-	netW.Close()
-	_ = os.WriteFile(dirs.slirpPidFile(), []byte(strconv.Itoa(net.Cmd.Process.Pid)+"\n"), 0o600)
-	// slirp4netns exits with the pod (exit-fd); reap it when it does.
-	go func() { _ = net.Cmd.Wait() }()
-	if err := h.toPod.Encode(parentMsg{NetworkReady: true, SlirpPID: net.Cmd.Process.Pid}); err != nil {
+	// Only slirp4netns holds the write end now: EOF there is its end.
+	pf.netW.Close()
+	pf.netW = nil
+	_ = os.WriteFile(dirs.slirpPidFile(), []byte(strconv.Itoa(res.net.Cmd.Process.Pid)+"\n"), 0o600)
+	if err := h.toPod.Encode(podproto.ParentMsg{NetworkReady: true, SlirpPID: res.net.Cmd.Process.Pid}); err != nil {
 		return fail(err)
 	}
 	for waiting := true; waiting; {
@@ -375,11 +402,11 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 				<-h.exited
 				return nil, h.diedError()
 			}
-			if m.Event == eventErrorMsg {
+			if m.Event == podproto.EventError {
 				<-h.exited
 				return nil, errors.New(m.Error)
 			}
-			if m.Event != eventStartedMsg {
+			if m.Event != podproto.EventStarted {
 				// What a foreground pod says for its user while it
 				// starts: foreground prints it first.
 				h.early = append(h.early, m)
@@ -394,7 +421,7 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 		case <-h.exited:
 			// An error it sent may still be in the pipe.
 			for m := range h.events {
-				if m.Event == eventErrorMsg {
+				if m.Event == podproto.EventError {
 					return nil, errors.New(m.Error)
 				}
 			}
@@ -409,9 +436,68 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 	return h, nil
 }
 
+// podFiles are the descriptors between `up`, the pod's PID 1 and
+// slirp4netns (podproto's FD* numbers in the pod).
+type podFiles struct {
+	workR, workW *os.File // FDWork: up → pod
+	evR, evW     *os.File // FDEvents: pod → up
+	exitR, exitW *os.File // FDExit: slirp4netns's --exit-fd (it gets exitR)
+	// netR, netW: FDNetDown; slirp4netns gets netW and never uses it, the
+	// pod gets netR and sees EOF when slirp4netns dies. up closes both once
+	// they are handed over, or the EOF would wait for it.
+	netR, netW                *os.File
+	mountsParent, mountsChild *os.File // FDMounts, a SOCK_SEQPACKET pair
+}
+
+func (f *podFiles) open() error {
+	var err error
+	if f.workR, f.workW, err = os.Pipe(); err != nil {
+		return err
+	}
+	if f.evR, f.evW, err = os.Pipe(); err == nil {
+		if f.exitR, f.exitW, err = os.Pipe(); err == nil {
+			if f.netR, f.netW, err = os.Pipe(); err == nil {
+				var fds [2]int
+				if fds, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0); err == nil {
+					f.mountsParent = os.NewFile(uintptr(fds[0]), "mounts")
+					f.mountsChild = os.NewFile(uintptr(fds[1]), "mounts")
+				}
+			}
+		}
+	}
+	if err != nil {
+		f.closeAll()
+	}
+	return err
+}
+
+func closeFiles(fs ...**os.File) {
+	for _, f := range fs {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
+}
+
+// closeChildSide closes the ends the pod's process got, once it has them.
+func (f *podFiles) closeChildSide() {
+	closeFiles(&f.workR, &f.evW, &f.exitW, &f.netR, &f.mountsChild)
+}
+
+// closeParentSide closes what up still holds when startPod returns.
+func (f *podFiles) closeParentSide() {
+	closeFiles(&f.workW, &f.evR, &f.exitR, &f.netW, &f.mountsParent)
+}
+
+func (f *podFiles) closeAll() {
+	f.closeChildSide()
+	f.closeParentSide()
+}
+
 // stopAndWait asks the pod to stop and waits until its process is gone.
 func (h *podHandle) stopAndWait() {
-	_ = h.toPod.Encode(parentMsg{Stop: true})
+	_ = h.toPod.Encode(podproto.ParentMsg{Stop: true})
 	<-h.exited
 	h.cleanup()
 }
@@ -446,7 +532,7 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 	// One channel for what the pods say and when they exit.
 	type podEvent struct {
 		h      *podHandle
-		msg    childMsg
+		msg    podproto.ChildMsg
 		exited bool
 	}
 	evs := make(chan podEvent, 8)
@@ -475,7 +561,7 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 			code = exitCode128(s)
 			logrus.Infof("%s: stopping the pods", s)
 			for _, h := range pods {
-				_ = h.toPod.Encode(parentMsg{Stop: true})
+				_ = h.toPod.Encode(podproto.ParentMsg{Stop: true})
 			}
 			// A pod busy setting up answers later: say something.
 			noticeTimer = time.After(time.Second)
@@ -483,7 +569,7 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 			killing = true
 			for _, h := range pods {
 				fmt.Fprintf(o.Err, "killing pod %s now\n", h.name)
-				_ = h.toPod.Encode(parentMsg{Stop: true, Kill: true})
+				_ = h.toPod.Encode(podproto.ParentMsg{Stop: true, Kill: true})
 			}
 			killTimer = time.After(killWait)
 		}
@@ -521,24 +607,24 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 				remaining--
 				gone[ev.h] = true
 				ev.h.cleanup()
-			case ev.msg.Event == eventFinishedMsg:
+			case ev.msg.Event == podproto.EventFinished:
 				// Every line is in the files: print them before the
 				// pod removes them.
 				mux.poll()
 				for _, e := range ev.msg.Errors {
 					fmt.Fprintf(o.Err, "pod %q: %s\n", ev.h.name, e)
 				}
-				if ev.msg.Phase == corev1.PodFailed && code == 0 {
+				if ev.msg.Phase == podproto.PodFailed && code == 0 {
 					code = 1
 				}
-				_ = ev.h.toPod.Encode(parentMsg{Stop: true})
-			case ev.msg.Event == eventStopping:
+				_ = ev.h.toPod.Encode(podproto.ParentMsg{Stop: true})
+			case ev.msg.Event == podproto.EventStopping:
 				mux.poll()
 				if stopping && !killing && !said[ev.h] {
 					said[ev.h] = true
 					fmt.Fprintln(o.Err, stoppingWords(ev.h.name, ev.msg))
 				}
-			case ev.msg.Event == eventExited || ev.msg.Event == eventRunning:
+			case ev.msg.Event == podproto.EventExited || ev.msg.Event == podproto.EventRunning:
 				mux.poll()
 				if !stopping {
 					fmt.Fprintln(o.Out, noteWords(label(ev.h, ev.msg.Container, len(pods)), ev.msg))
@@ -563,7 +649,7 @@ func label(h *podHandle, ctr string, pods int) string {
 
 // stoppingWords is what the first Ctrl-C prints: "stopping pod web: waiting
 // for tomcat (SIGTERM sent, 30s grace period); Ctrl-C again to kill now".
-func stoppingWords(pod string, m childMsg) string {
+func stoppingWords(pod string, m podproto.ChildMsg) string {
 	var parts []string
 	if len(m.Waiting) > 0 {
 		parts = append(parts, fmt.Sprintf("waiting for %s (SIGTERM sent, %s grace period)", strings.Join(m.Waiting, ", "), m.Grace))
@@ -590,14 +676,14 @@ func pronoun(n int) string {
 
 // noteWords is a foreground line about a container's life: "web exited
 // with code 127; restarting in 10s".
-func noteWords(ctr string, m childMsg) string {
+func noteWords(ctr string, m podproto.ChildMsg) string {
 	kind := ""
 	if m.Init {
 		kind = "init container "
 	}
 	var s string
 	switch {
-	case m.Event == eventRunning:
+	case m.Event == podproto.EventRunning:
 		return kind + ctr + " is running; the next containers start once it exits 0"
 	case m.Reason == reasonStartError:
 		s = kind + ctr + " could not start"

@@ -34,10 +34,9 @@
 //     or a UDP socket) before the pod is cloned, and hands the sockets to
 //     the pod's PID 1 as extra files. PID 1, inside the pod's network
 //     namespace, accepts on them and dials 127.0.0.1:containerPort in its
-//     own (Forward), copying both ways (io.Copy between two *net.TCPConn
-//     splices) and passing each half-close on with CloseWrite. UDP: one
-//     pod-side socket per client address, closed after 90 s idle, replies
-//     written back with WriteTo. A pod thus stays at PID 1 + slirp4netns.
+//     own, copying both ways (package slirp/relay, standard library only
+//     since PID 1 links it; Forward here is a wrapper taking rootlesskit's
+//     port.Spec). A pod thus stays at PID 1 + slirp4netns.
 //     The server sees its clients as 127.0.0.1 (rootlesskit's builtin
 //     driver has the same limit). rootlesskit's own builtin parent driver
 //     is not used: its listeners live in a parent process that must stay

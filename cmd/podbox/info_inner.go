@@ -7,6 +7,7 @@ import (
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/sandbox/hostcheck"
 	"github.com/podbox/podbox/sandbox/ociruntime"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,7 +23,7 @@ func runtimeCheck(c *cli.Context) hostcheck.Check {
 	ch := hostcheck.Check{Name: "runtime"}
 	cands := ociruntime.Candidates()
 	if want := c.String("runtime"); want != "" {
-		r, err := ociruntime.Find(c.Context, want)
+		r, _, err := probe.Find(c.Context, want)
 		if err != nil {
 			ch.Status, ch.Value, ch.Fix = hostcheck.Missing, err.Error(), "install runc: sudo apt-get install runc"
 			return ch
@@ -37,7 +38,7 @@ func runtimeCheck(c *cli.Context) hostcheck.Check {
 	var notes []string
 	for _, r := range cands {
 		desc := fmt.Sprintf("%s %s (%s)", r.Name, versionNumber(r.Version()), r.Path)
-		if err := r.Probe(c.Context); err != nil {
+		if _, err := probe.Probe(c.Context, r); err != nil {
 			notes = append(notes, fmt.Sprintf("%s fails here: %s", desc, oneLine(err.Error())))
 			continue
 		}

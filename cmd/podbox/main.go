@@ -26,6 +26,7 @@ import (
 	"os"
 
 	"github.com/podbox/podbox/sandbox"
+	"github.com/podbox/podbox/sandbox/pod"
 	"github.com/podbox/podbox/sandbox/userns"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -43,7 +44,7 @@ func main() {
 		userns.WaitMapped() // then carry on as the same command, inside
 	}
 	if sandbox.IsPodChild() {
-		os.Exit(sandbox.ChildMain())
+		os.Exit(pod.Main())
 	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

@@ -1,4 +1,4 @@
-package ociruntime
+package ociruntime_test
 
 import (
 	"context"
@@ -12,8 +12,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/tests/nstest"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +36,7 @@ func TestContainerInside(t *testing.T) {
 	nstest.Inside(t)
 	ctx := context.Background()
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	r, err := Find(ctx, "")
+	r, _, err := probe.Find(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +75,18 @@ func TestContainerInside(t *testing.T) {
 	if err := mounts.CheckHostPaths(pod); err != nil {
 		t.Fatal(err)
 	}
-	vols, undo, err := mounts.Setup(pod, filepath.Join(dir, "pod"))
-	defer func() {
-		if err := undo(); err != nil {
-			t.Error(err)
-		}
-	}()
+	vols, err := mounts.Setup(pod, filepath.Join(dir, "pod"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The pod's PID 1 mounts the tmpfs volumes (package pod).
+	for _, v := range vols {
+		if v.Kind == mounts.KindMemory {
+			if err := unix.Mount("tmpfs", v.Source, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, v.TmpfsOptions); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Unmount(v.Source, unix.MNT_DETACH)
+		}
 	}
 	etc, err := mounts.WriteEtc(pod, filepath.Join(dir, "pod/etc"))
 	if err != nil {

@@ -11,31 +11,11 @@
 //   - Because the container's stdio are the runtime's own, the runtime's
 //     error messages are read from its --log file (JSON lines), not from its
 //     stderr, which belongs to the container.
-//   - Which runtime: --runtime names one (runc, crun or a path); otherwise
-//     the first of crun, runc that runs a trivial container here (Probe).
-//     crun 1.8 fails in a rootless user namespace on a cgroup v1 hybrid host
-//     ("cgroups in hybrid mode not supported") where runc 1.1 works, so
-//     finding a binary is not enough. Probe results are cached in
-//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the runtime's path and
-//     podbox's own executable's path, and stamped with both binaries'
-//     modification times and sizes (podbox writes the spec the probe
-//     runs), so only the first command after a boot or an upgrade of
-//     either pays for the probe, and two podbox builds never share a
-//     result.
-//   - The probe's program is not podbox itself: a podbox built with cgo
-//     (`go build`, `go install`) is dynamically linked and cannot run in
-//     an empty rootfs, and its failure said nothing about the runtime.
-//     podbox writes a 132-byte static ELF that only calls exit(42) (machine
-//     code for amd64, arm64 and riscv64; elsewhere name the runtime with
-//     --runtime) into a rootfs of its own, and the probe passes only if the
-//     runtime reports exit code 42. That is what a real container needs of
-//     the runtime (a rootfs, pivot_root, the namespaces, mounts, seccomp,
-//     capabilities, execve) without depending on the host's libraries:
-//     bind-mounting podbox's interpreter and libraries (PT_INTERP,
-//     DT_NEEDED) would make the probe depend on the host's library layout,
-//     and the host's / as a read-only rootfs is no container rootfs at all
-//     (locked submounts, remounts), so either could fail where containers
-//     work. It is also cheaper: no 40 MB binary to start in the container.
+//   - Which runtime to use is the CLI's business (package probe, which
+//     runs a trivial container with each candidate and caches the result):
+//     this package is what the pod's PID 1 links, so it imports neither the
+//     OCI spec generator nor the Kubernetes API types (issue 10) and never
+//     probes.
 //   - Binaries are looked up on PATH and then in /usr/sbin, /usr/bin,
 //     /usr/local/bin and /sbin: Debian installs runc in /usr/sbin, which an
 //     ordinary user's PATH lacks.
@@ -117,59 +97,22 @@ func Candidates() []*Runtime {
 	return rs
 }
 
-// Find returns the runtime named name: "runc", "crun", or a path to a binary
-// (used as given, not probed). "" picks the first of Known that passes
-// Probe here. Find must run inside podbox's user namespace.
-func Find(ctx context.Context, name string) (*Runtime, error) {
-	if name != "" {
-		p := name
-		if !strings.Contains(name, "/") {
-			var err error
-			if p, err = lookPath(name); err != nil {
-				return nil, &hintError{
-					err:  fmt.Errorf("OCI runtime %q not found on PATH or in %s", name, strings.Join(searchDirs, ", ")),
-					hint: fmt.Sprintf("install it (sudo apt-get install %s) or give its path: --runtime /path/to/%s", name, name),
-				}
+// Named returns the runtime named name, "runc", "crun" (looked up on PATH
+// and in searchDirs) or a path to a binary, as given: not probed.
+func Named(name string) (*Runtime, error) {
+	p := name
+	if !strings.Contains(name, "/") {
+		var err error
+		if p, err = lookPath(name); err != nil {
+			return nil, &hintError{
+				err:  fmt.Errorf("OCI runtime %q not found on PATH or in %s", name, strings.Join(searchDirs, ", ")),
+				hint: fmt.Sprintf("install it (sudo apt-get install %s) or give its path: --runtime /path/to/%s", name, name),
 			}
-		} else if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-			return nil, fmt.Errorf("OCI runtime %q: not an executable file", name)
 		}
-		return &Runtime{Name: filepath.Base(p), Path: p}, nil
+	} else if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return nil, fmt.Errorf("OCI runtime %q: not an executable file", name)
 	}
-	cands := Candidates()
-	if len(cands) == 0 {
-		return nil, ErrNoRuntime
-	}
-	cache := loadCache()
-	var failures []string
-	for _, r := range cands {
-		key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
-		if e, ok := cache[key]; ok && e.Stamp == stamp {
-			if e.OK {
-				return r, nil
-			}
-			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
-			continue
-		}
-		err := r.Probe(ctx)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		e := cacheEntry{Stamp: stamp, OK: err == nil}
-		if err != nil {
-			e.Error = err.Error()
-			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
-		}
-		cache[key] = e
-		saveCache(cache)
-		if err == nil {
-			return r, nil
-		}
-	}
-	return nil, &hintError{
-		err:  fmt.Errorf("no OCI runtime works here: %s", strings.Join(failures, "; ")),
-		hint: "install runc (sudo apt-get install runc), or choose one with --runtime; `podbox info` shows what was tried",
-	}
+	return &Runtime{Name: filepath.Base(p), Path: p}, nil
 }
 
 // Version returns the first line of `RUNTIME --version`, "" if it fails.
@@ -193,8 +136,9 @@ func (r *Runtime) run(cmd *exec.Cmd) error {
 	return cmd.Run()
 }
 
-// command builds `RUNTIME [--root ROOT] [--log FILE --log-format json] ARGS…`.
-func (r *Runtime) command(ctx context.Context, logFile string, args ...string) *exec.Cmd {
+// Command builds `RUNTIME [--root ROOT] [--log FILE --log-format json]
+// ARGS…`, for commands this package has no method for (the probe's `run`).
+func (r *Runtime) Command(ctx context.Context, logFile string, args ...string) *exec.Cmd {
 	var global []string
 	if r.Root != "" {
 		global = append(global, "--root", r.Root)
@@ -209,7 +153,7 @@ func (r *Runtime) command(ctx context.Context, logFile string, args ...string) *
 // into an error with the runtime's message.
 func (r *Runtime) exec(ctx context.Context, args ...string) error {
 	var stderr bytes.Buffer
-	cmd := r.command(ctx, "", args...)
+	cmd := r.Command(ctx, "", args...)
 	cmd.Stderr = &stderr
 	if err := r.run(cmd); err != nil {
 		return r.failure(args[0], err, stderr.String())
@@ -237,7 +181,7 @@ func (r *Runtime) Create(ctx context.Context, id, bundle string, stdin, stdout, 
 	logFile := filepath.Join(bundle, r.Name+".log")
 	_ = os.Remove(pidFile)
 	_ = os.Remove(logFile)
-	cmd := r.command(ctx, logFile, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	cmd := r.Command(ctx, logFile, "create", "--bundle", bundle, "--pid-file", pidFile, id)
 	// Assign only non-nil files: a typed nil *os.File in an io.Reader
 	// would not be nil to exec.
 	if stdin != nil {
@@ -315,7 +259,7 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 // State returns the runtime's view of container id (status and pid).
 func (r *Runtime) State(ctx context.Context, id string) (*specs.State, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := r.command(ctx, "", "state", id)
+	cmd := r.Command(ctx, "", "state", id)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := r.run(cmd); err != nil {
 		return nil, r.failure("state "+id, err, stderr.String())
@@ -330,7 +274,7 @@ func (r *Runtime) State(ctx context.Context, id string) (*specs.State, error) {
 // List returns the ids of the containers in Root.
 func (r *Runtime) List(ctx context.Context) ([]string, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := r.command(ctx, "", "list", "-q")
+	cmd := r.Command(ctx, "", "list", "-q")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := r.run(cmd); err != nil {
 		return nil, r.failure("list", err, stderr.String())
@@ -368,7 +312,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, o ExecOptions) (int, erro
 		args = append(args, "--console-socket", o.ConsoleSocket)
 	}
 	_ = os.Remove(o.PidFile)
-	cmd := r.command(ctx, o.Log, append(args, id)...)
+	cmd := r.Command(ctx, o.Log, append(args, id)...)
 	// Assign only non-nil files: a typed nil *os.File in an io.Reader
 	// would not be nil to exec.
 	if o.Stdin != nil {

@@ -1,4 +1,37 @@
-package ociruntime
+// Package probe chooses the OCI runtime podbox runs containers with: the
+// CLI's side of package ociruntime, which the pod's PID 1 links and which
+// therefore imports neither the OCI spec generator (package ocispec) nor,
+// through it, the Kubernetes API types (issue 10). The CLI probes and hands
+// the pod its choice; the pod never probes.
+//
+// Decisions:
+//
+//   - Which runtime: --runtime names one (runc, crun or a path); otherwise
+//     the first of crun, runc that runs a trivial container here (Probe).
+//     crun 1.8 fails in a rootless user namespace on a cgroup v1 hybrid host
+//     ("cgroups in hybrid mode not supported") where runc 1.1 works, so
+//     finding a binary is not enough. Probe results are cached in
+//     $XDG_RUNTIME_DIR/podbox/runtime.json, keyed by the runtime's path and
+//     podbox's own executable's path, and stamped with both binaries'
+//     modification times and sizes (podbox writes the spec the probe
+//     runs), so only the first command after a boot or an upgrade of
+//     either pays for the probe, and two podbox builds never share a
+//     result.
+//   - The probe's program is not podbox itself: a podbox built with cgo
+//     (`go build`, `go install`) is dynamically linked and cannot run in
+//     an empty rootfs, and its failure said nothing about the runtime.
+//     podbox writes a 132-byte static ELF that only calls exit(42) (machine
+//     code for amd64, arm64 and riscv64; elsewhere name the runtime with
+//     --runtime) into a rootfs of its own, and the probe passes only if the
+//     runtime reports exit code 42. That is what a real container needs of
+//     the runtime (a rootfs, pivot_root, the namespaces, mounts, seccomp,
+//     capabilities, execve) without depending on the host's libraries:
+//     bind-mounting podbox's interpreter and libraries (PT_INTERP,
+//     DT_NEEDED) would make the probe depend on the host's library layout,
+//     and the host's / as a read-only rootfs is no container rootfs at all
+//     (locked submounts, remounts), so either could fail where containers
+//     work. It is also cheaper: no 40 MB binary to start in the container.
+package probe
 
 import (
 	"bytes"
@@ -15,12 +48,84 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/podbox/podbox/sandbox/ociruntime"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"golang.org/x/sys/unix"
 )
 
 // probeTimeout bounds one probe; a working runtime takes ~20 ms.
 const probeTimeout = 15 * time.Second
+
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
+
+// Result is how a runtime that passed its probe runs here.
+type Result struct {
+	// CgroupTmpfs: the runtime works only where an empty tmpfs covers
+	// /sys/fs/cgroup (podproto.Runtime.CgroupTmpfs).
+	CgroupTmpfs bool `json:"cgroupTmpfs,omitempty"`
+	// Why says why CgroupTmpfs, for `podbox info`.
+	Why string `json:"why,omitempty"`
+}
+
+// String is what `podbox info` adds after the runtime's name and version:
+// "" when the runtime runs as it is.
+func (r Result) String() string {
+	if !r.CgroupTmpfs {
+		return ""
+	}
+	return "with an empty /sys/fs/cgroup: " + r.Why
+}
+
+// Find returns the runtime named name: "runc", "crun", or a path to a binary
+// (used as given, not probed). "" picks the first of ociruntime.Known that
+// passes Probe here. Find must run inside podbox's user namespace.
+func Find(ctx context.Context, name string) (*ociruntime.Runtime, Result, error) {
+	if name != "" {
+		r, err := ociruntime.Named(name)
+		return r, Result{}, err
+	}
+	cands := ociruntime.Candidates()
+	if len(cands) == 0 {
+		return nil, Result{}, ociruntime.ErrNoRuntime
+	}
+	cache := loadCache()
+	var failures []string
+	for _, r := range cands {
+		key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
+		if e, ok := cache[key]; ok && e.Stamp == stamp {
+			if e.OK {
+				return r, e.Result, nil
+			}
+			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
+			continue
+		}
+		res, err := Probe(ctx, r)
+		if ctx.Err() != nil {
+			return nil, Result{}, ctx.Err()
+		}
+		e := cacheEntry{Stamp: stamp, OK: err == nil, Result: res}
+		if err != nil {
+			e.Error = err.Error()
+			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
+		}
+		cache[key] = e
+		saveCache(cache)
+		if err == nil {
+			return r, res, nil
+		}
+	}
+	return nil, Result{}, &hintError{
+		err:  fmt.Errorf("no OCI runtime works here: %s", strings.Join(failures, "; ")),
+		hint: "install runc (sudo apt-get install runc), or choose one with --runtime; `podbox info` shows what was tried",
+	}
+}
 
 // Probe runs a trivial container with the runtime: a tiny static program
 // (probeProgram: exit(42), no libc) in a rootfs of its own on a tmpfs, with
@@ -29,7 +134,11 @@ const probeTimeout = 15 * time.Second
 // does not depend on where it runs, nor on how podbox was linked. It must
 // run inside podbox's user namespace. The error carries the runtime's
 // message.
-func (r *Runtime) Probe(ctx context.Context) error {
+func Probe(ctx context.Context, r *ociruntime.Runtime) (Result, error) {
+	return Result{}, run(ctx, r)
+}
+
+func run(ctx context.Context, r *ociruntime.Runtime) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	prog, err := probeProgram(runtime.GOARCH)
@@ -68,23 +177,24 @@ func (r *Runtime) Probe(ctx context.Context) error {
 
 	probe := *r
 	probe.Root = filepath.Join(dir, "state")
+	probe.Run = nil
 	id := "podbox-probe-" + strconv.Itoa(os.Getpid())
 	logFile := filepath.Join(dir, "log.json")
 	var out bytes.Buffer
-	cmd := probe.command(ctx, logFile, "run", "--bundle", dir, id)
+	cmd := probe.Command(ctx, logFile, "run", "--bundle", dir, id)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = probe.run(cmd)
+	err = cmd.Run()
 	defer func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer dcancel()
-		_ = probe.exec(dctx, "delete", "--force", id)
+		_ = probe.Delete(dctx, id, true)
 	}()
 	// `run` exits with the container's code: 42 is the program's.
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == exitCode {
 		return nil
 	}
-	msg := logError(logFile)
+	msg := ociruntime.LogError(logFile)
 	if msg == "" {
 		msg = lastLine(out.String())
 	}
@@ -94,7 +204,10 @@ func (r *Runtime) Probe(ctx context.Context) error {
 	if err == nil {
 		err = fmt.Errorf("exit code 0, not the probe program's %d", exitCode)
 	}
-	return r.failure("run (probe)", err, msg)
+	if msg == "" {
+		return fmt.Errorf("%s run (probe): %w", r.Name, err)
+	}
+	return fmt.Errorf("%s run (probe): %s", r.Name, msg)
 }
 
 func lastLine(s string) string {
@@ -121,6 +234,7 @@ type cacheEntry struct {
 	Stamp string `json:"stamp"` // cacheStamp
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	Result
 }
 
 func cachePath() string {

@@ -1,4 +1,4 @@
-package sandbox
+package pod
 
 import (
 	"context"
@@ -9,12 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podbox/podbox/image"
-	"github.com/podbox/podbox/mounts"
-	"github.com/podbox/podbox/sandbox/ocispec"
-	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/podbox/podbox/sandbox/podproto"
 )
 
 // The kubelet's restart back-off: 10 s doubling to 5 min, forgotten after a
@@ -25,54 +20,18 @@ var (
 	backoffReset   = 10 * time.Minute
 )
 
-// container is one container of the pod and its supervisor.
+// container is one container of the pod and its supervisor. Its root
+// filesystem and bundle were made by the CLI once; restarts reuse both (as
+// the kubelet reuses the image, a restart gets a fresh runtime container:
+// the old one is deleted and created again on the same rootfs).
 type container struct {
-	p       *podProc
-	spec    *corev1.Container
-	init    bool
-	sidecar bool   // an init container with restartPolicy Always
-	id      string // runtime and storage name: <pod>-<container>
-	rootfs  string
-	bundle  string
+	p    *podProc
+	spec *podproto.Container
 
 	mu      sync.Mutex
 	created bool // the runtime has the container
 	pid     int  // its process, in the pod's PID namespace
-}
-
-// prepare mounts the container's root filesystem and writes its bundle once;
-// restarts reuse both (as the kubelet reuses the image, a restart gets a
-// fresh container: the runtime's one is deleted and created again).
-func (c *container) prepare() error {
-	p := c.p
-	img := p.w.Images[c.spec.Name]
-	rootfs, err := mounts.MountRootfs(p.store.Storage(), c.id, img.ID, containerMetadata(p.w.Pod.Name))
-	if err != nil {
-		return err
-	}
-	c.rootfs = rootfs
-	p.state.events.recordPull(c, img)
-	proc, err := image.ProcessFor(img.Config, p.w.Pod, c.spec, rootfs)
-	if err != nil {
-		return err
-	}
-	ms, err := mounts.ForContainer(c.spec, p.vols, p.etc)
-	if err != nil {
-		return err
-	}
-	spec, err := ocispec.Generate(ocispec.Options{
-		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd,
-		UID: proc.UID, GID: proc.GID, AdditionalGids: proc.AdditionalGids,
-		Rootfs: rootfs, Mounts: ms, Container: c.spec, Pod: p.w.Pod,
-	})
-	if err != nil {
-		return err
-	}
-	c.bundle = p.w.Dirs.bundle(c.spec.Name)
-	if err := os.MkdirAll(c.bundle, 0o700); err != nil {
-		return err
-	}
-	return ocispec.WriteBundle(c.bundle, spec)
+	ran     bool // the runtime had it once: delete before creating again
 }
 
 // supervise runs the init containers in order, then the app containers in
@@ -80,14 +39,18 @@ func (c *container) prepare() error {
 // been tried once (started, or failed to): `up -d` returns then, as
 // `kubectl apply` does, without waiting for an init container to finish or
 // for a container that cannot start. So with init containers it closes
-// once the first one runs.
+// once the first one runs. The app containers are created together, each
+// from its own goroutine, none waiting for another to be tried.
 func (p *podProc) supervise(started chan struct{}) {
 	markStarted := sync.OnceFunc(func() { close(started) })
 	defer markStarted()
-	pod := p.w.Pod
-	for i := range pod.Spec.InitContainers {
-		c := p.ctrs[pod.Spec.InitContainers[i].Name]
-		if c.sidecar {
+	var apps []*container
+	for _, c := range p.ctrs {
+		if !c.spec.Init {
+			apps = append(apps, c)
+			continue
+		}
+		if c.spec.Sidecar {
 			// Started in order, then it runs beside the rest.
 			if !p.startLoop(c, markStarted) {
 				return
@@ -98,21 +61,21 @@ func (p *podProc) supervise(started chan struct{}) {
 			return
 		}
 	}
-	for i := range pod.Spec.Containers {
-		// Each app container is tried once before the next, but one
-		// that cannot start does not hold the others up.
-		c := p.ctrs[pod.Spec.Containers[i].Name]
-		tried := make(chan struct{})
+	var tried sync.WaitGroup
+	for _, c := range apps {
+		tried.Add(1)
 		p.sups.Add(1)
 		go func() {
 			defer p.sups.Done()
-			c.loop(nil, sync.OnceFunc(func() { close(tried) }))
+			c.loop(nil, sync.OnceFunc(tried.Done))
 		}()
-		select {
-		case <-tried:
-		case <-p.stopCh:
-			return
-		}
+	}
+	done := make(chan struct{})
+	go func() { tried.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-p.stopCh:
+		return
 	}
 	markStarted()
 }
@@ -143,7 +106,7 @@ func (p *podProc) startLoop(c *container, onTried func()) bool {
 // both are called, at the latest, when loop returns.
 func (c *container) loop(onStart, onTried func()) bool {
 	p := c.p
-	policy := p.w.Pod.Spec.RestartPolicy
+	policy := p.w.RestartPolicy
 	backoff := backoffInitial
 	tried := func() {
 		if onTried != nil {
@@ -159,12 +122,12 @@ func (c *container) loop(onStart, onTried func()) bool {
 		if onStart != nil {
 			onStart()
 		}
-		if c.init && !c.sidecar {
-			p.note(childMsg{Event: eventRunning, Container: c.spec.Name, Init: true})
+		if c.spec.Init && !c.spec.Sidecar {
+			p.note(podproto.ChildMsg{Event: podproto.EventRunning, Container: c.spec.Name, Init: true})
 		}
 	}
 	for {
-		if p.stopping() || (c.sidecar && p.sidecarsStopping()) {
+		if p.stopping() || (c.spec.Sidecar && p.sidecarsStopping()) {
 			p.state.setFinal(c.spec.Name)
 			return false
 		}
@@ -172,31 +135,31 @@ func (c *container) loop(onStart, onTried func()) bool {
 		code, reason, err := c.runOnce(started)
 		tried()
 		if err != nil {
-			logrus.Warnf("[podbox:pod] container %q: %v", c.spec.Name, err)
+			log.warnf("container %q: %v", c.spec.Name, err)
 		}
-		exit := childMsg{Event: eventExited, Container: c.spec.Name, Init: c.init, Code: code, Reason: reason}
-		if reason == reasonStartError && err != nil {
+		exit := podproto.ChildMsg{Event: podproto.EventExited, Container: c.spec.Name, Init: c.spec.Init, Code: code, Reason: reason}
+		if reason == podproto.ReasonStartError && err != nil {
 			exit.Message = err.Error()
 		}
-		if p.stopping() || (c.sidecar && p.sidecarsStopping()) {
+		if p.stopping() || (c.spec.Sidecar && p.sidecarsStopping()) {
 			p.note(exit)
 			p.state.setFinal(c.spec.Name)
 			return false
 		}
 		restart := false
 		switch {
-		case c.sidecar:
+		case c.spec.Sidecar:
 			restart = true
-		case c.init:
-			restart = code != 0 && policy != corev1.RestartPolicyNever
-		case policy == corev1.RestartPolicyAlways:
+		case c.spec.Init:
+			restart = code != 0 && policy != podproto.RestartNever
+		case policy == podproto.RestartAlways:
 			restart = true
-		case policy == corev1.RestartPolicyOnFailure:
+		case policy == podproto.RestartOnFailure:
 			restart = code != 0
 		}
 		if !restart {
 			p.note(exit)
-			if c.init && code != 0 {
+			if c.spec.Init && code != 0 {
 				p.state.setFinal(c.spec.Name)
 				p.state.failInit()
 				return false
@@ -209,13 +172,13 @@ func (c *container) loop(onStart, onTried func()) bool {
 		}
 		exit.RestartIn = seconds(backoff)
 		p.note(exit)
-		p.state.events.record(time.Now(), corev1.EventTypeWarning, eventBackOff, fieldPath(c),
-			"Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, p.w.Pod.Name, p.state.namespace(), p.state.uid())
-		p.state.update(c.spec.Name, func(cs *corev1.ContainerStatus) {
+		p.state.events.record(time.Now(), podproto.EventTypeWarning, podproto.EventBackOff, fieldPath(c.spec),
+			"Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, p.w.Name, p.w.Namespace, p.w.UID)
+		p.state.update(c.spec.Name, func(cs *podproto.ContainerStatus) {
 			cs.LastTerminationState = cs.State
-			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
-				Reason:  reasonCrashLoopBackOff,
-				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", backoff, c.spec.Name, p.w.Pod.Name),
+			cs.State = podproto.ContainerState{Waiting: &podproto.StateWaiting{
+				Reason:  podproto.ReasonCrashLoopBackOff,
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", backoff, c.spec.Name, p.w.Name),
 			}}
 		})
 		if sleepOrStop(p, c, backoff) != nil {
@@ -223,7 +186,7 @@ func (c *container) loop(onStart, onTried func()) bool {
 			return false
 		}
 		backoff = min(backoff*2, backoffMax)
-		p.state.update(c.spec.Name, func(cs *corev1.ContainerStatus) { cs.RestartCount++ })
+		p.state.update(c.spec.Name, func(cs *podproto.ContainerStatus) { cs.RestartCount++ })
 	}
 }
 
@@ -233,39 +196,42 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	p := c.p
 	ctx := context.Background()
 	name := c.spec.Name
-	containerID := p.rt.Name + "://" + c.id
+	containerID := p.rt.Name + "://" + c.spec.ID
 	terminate := func(code int, reason, msg string, started time.Time) {
-		if reason == reasonStartError {
-			p.state.events.record(time.Now(), corev1.EventTypeWarning, eventFailed, fieldPath(c), "Error: %s", msg)
+		if reason == podproto.ReasonStartError {
+			p.state.events.record(time.Now(), podproto.EventTypeWarning, podproto.EventFailed, fieldPath(c.spec), "Error: %s", msg)
 		}
-		p.state.update(name, func(cs *corev1.ContainerStatus) {
-			t := &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: msg,
-				FinishedAt: metav1.Now(), ContainerID: containerID}
-			if !started.IsZero() {
-				t.StartedAt = metav1.NewTime(started)
-			}
-			cs.State = corev1.ContainerState{Terminated: t}
+		p.state.update(name, func(cs *podproto.ContainerStatus) {
+			t := &podproto.StateTerminated{ExitCode: int32(code), Reason: reason, Message: msg,
+				FinishedAt: time.Now(), ContainerID: containerID, StartedAt: started}
+			cs.State = podproto.ContainerState{Terminated: t}
 		})
 	}
-	_ = p.rt.Delete(ctx, c.id, true) // a leftover of the last run
-	logw, err := openCRILog(p.w.Dirs.LogPath(name))
+	if c.ran {
+		// The last run's container: the runtime keeps its name until
+		// deleted. A first create needs no delete: the runtime's state
+		// dir is the pod's own and new.
+		_ = p.rt.Delete(ctx, c.spec.ID, true)
+	}
+	logw, err := openCRILog(c.spec.LogPath)
 	if err != nil {
-		terminate(128, reasonStartError, err.Error(), time.Time{})
-		return 128, reasonStartError, err
+		terminate(128, podproto.ReasonStartError, err.Error(), time.Time{})
+		return 128, podproto.ReasonStartError, err
 	}
 	defer logw.Close()
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return 128, reasonStartError, err
+		return 128, podproto.ReasonStartError, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return 128, reasonStartError, err
+		return 128, podproto.ReasonStartError, err
 	}
 	devnull, _ := os.Open(os.DevNull)
-	pid, err := p.rt.Create(ctx, c.id, c.bundle, devnull, outW, errW)
+	c.ran = true
+	pid, err := p.rt.Create(ctx, c.spec.ID, c.spec.Bundle, devnull, outW, errW)
 	devnull.Close()
 	outW.Close()
 	errW.Close()
@@ -275,12 +241,12 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	go func() { defer copying.Done(); logw.copyStream("stderr", errR); errR.Close() }()
 	if err != nil {
 		copying.Wait()
-		_ = p.rt.Delete(ctx, c.id, true)
-		terminate(128, reasonStartError, err.Error(), time.Time{})
-		return 128, reasonStartError, fmt.Errorf("creating: %w", err)
+		_ = p.rt.Delete(ctx, c.spec.ID, true)
+		terminate(128, podproto.ReasonStartError, err.Error(), time.Time{})
+		return 128, podproto.ReasonStartError, fmt.Errorf("creating: %w", err)
 	}
 	exited := p.reaper.register(pid)
-	p.state.events.record(time.Now(), corev1.EventTypeNormal, eventCreated, fieldPath(c), "Created container %s", name)
+	p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventCreated, fieldPath(c.spec), "Created container %s", name)
 	c.mu.Lock()
 	c.created, c.pid = true, pid
 	c.mu.Unlock()
@@ -290,27 +256,24 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		c.mu.Unlock()
 	}()
 	if p.stopping() {
-		_ = p.rt.Delete(ctx, c.id, true)
+		_ = p.rt.Delete(ctx, c.spec.ID, true)
 		<-exited
 		copying.Wait()
-		return 137, reasonError, errStopped
+		return 137, podproto.ReasonError, errStopped
 	}
-	if err := p.rt.Start(ctx, c.id); err != nil {
-		_ = p.rt.Delete(ctx, c.id, true)
+	if err := p.rt.Start(ctx, c.spec.ID); err != nil {
+		_ = p.rt.Delete(ctx, c.spec.ID, true)
 		<-exited
 		copying.Wait()
-		terminate(128, reasonStartError, err.Error(), time.Time{})
-		return 128, reasonStartError, fmt.Errorf("starting: %w", err)
+		terminate(128, podproto.ReasonStartError, err.Error(), time.Time{})
+		return 128, podproto.ReasonStartError, fmt.Errorf("starting: %w", err)
 	}
 	began := time.Now()
-	p.state.events.record(began, corev1.EventTypeNormal, eventStarted, fieldPath(c), "Started container %s", name)
-	p.state.update(name, func(cs *corev1.ContainerStatus) {
-		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(began)}}
+	p.state.events.record(began, podproto.EventTypeNormal, podproto.EventStartedCtr, fieldPath(c.spec), "Started container %s", name)
+	p.state.update(name, func(cs *podproto.ContainerStatus) {
+		cs.State = podproto.ContainerState{Running: &podproto.StateRunning{StartedAt: began}}
 		cs.ContainerID = containerID
-		cs.ImageID = p.w.Images[name].Ref
-		if cs.ImageID == "" {
-			cs.ImageID = "sha256:" + p.w.Images[name].ID
-		}
+		cs.ImageID = c.spec.ImageID
 	})
 	if onStart != nil {
 		onStart()
@@ -319,14 +282,14 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	// The container's PID namespace died with its init, so the pipes
 	// close; wait for the last lines, but not forever.
 	waitTimeout(&copying, 2*time.Second)
-	_ = p.rt.Delete(ctx, c.id, true)
+	_ = p.rt.Delete(ctx, c.spec.ID, true)
 	code = exitCode(ws)
-	logrus.Infof("[podbox:pod] container %q exited with %d", name, code)
-	reason = reasonCompleted
+	log.infof("container %q exited with %d", name, code)
+	reason = podproto.ReasonCompleted
 	if code != 0 {
-		reason = reasonError
+		reason = podproto.ReasonError
 	} else if !p.stopping() {
-		p.state.events.record(time.Now(), corev1.EventTypeNormal, eventCompleted, fieldPath(c), "Container %s completed", name)
+		p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventCompleted, fieldPath(c.spec), "Container %s completed", name)
 	}
 	terminate(code, reason, "", began)
 	return code, reason, nil
@@ -360,7 +323,7 @@ func (p *podProc) stopContainers() {
 func (p *podProc) stopSidecars() {
 	var wg sync.WaitGroup
 	for _, c := range p.ctrs {
-		if c.sidecar {
+		if c.spec.Sidecar {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -372,7 +335,7 @@ func (p *podProc) stopSidecars() {
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	p.terminate(func(c *container) bool { return c.sidecar }, done, false)
+	p.terminate(func(c *container) bool { return c.spec.Sidecar }, done, false)
 }
 
 func (p *podProc) sidecarsStopping() bool {
@@ -386,10 +349,7 @@ func (p *podProc) sidecarsStopping() bool {
 
 // podGrace is the pod's terminationGracePeriodSeconds, 30 s by default.
 func (p *podProc) podGrace() time.Duration {
-	if g := p.w.Pod.Spec.TerminationGracePeriodSeconds; g != nil {
-		return time.Duration(*g) * time.Second
-	}
-	return 30 * time.Second
+	return time.Duration(p.w.GraceSeconds) * time.Second
 }
 
 // grace is the grace period a stop has now: the one a stop request asked
@@ -414,11 +374,11 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 	ctx := context.Background()
 	start := time.Now()
 	send := func(c *container, pid int, sig syscall.Signal) {
-		if err := p.rt.Kill(ctx, c.id, sig); err != nil {
+		if err := p.rt.Kill(ctx, c.spec.ID, sig); err != nil {
 			// The runtime lost its state (someone removed it): the
 			// process is still ours to signal, and its PID
 			// namespace dies with it.
-			logrus.Warnf("[podbox:pod] kill %s %s: %v; signalling pid %d", sig, c.id, err, pid)
+			log.warnf("kill %s %s: %v; signalling pid %d", sig, c.spec.ID, err, pid)
 			_ = syscall.Kill(pid, sig)
 		}
 	}
@@ -438,7 +398,7 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 		return out
 	}
 	grace := p.grace()
-	logrus.Infof("[podbox:pod] stopping: SIGTERM, SIGKILL after %s", grace)
+	log.infof("stopping: SIGTERM, SIGKILL after %s", grace)
 	var waiting, killed []string
 	for c, pid := range running() {
 		name := c.spec.Name
@@ -455,20 +415,20 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 			}
 		}
 		if why != "" {
-			p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s: %s; killed at once", name, why)
-			logrus.Infof("[podbox:pod] container %q: %s: SIGKILL", name, why)
+			p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), "Stopping container %s: %s; killed at once", name, why)
+			log.infof("container %q: %s: SIGKILL", name, why)
 			send(c, pid, syscall.SIGKILL)
 			killed = append(killed, name)
 			continue
 		}
-		p.state.events.record(time.Now(), corev1.EventTypeNormal, eventKilling, fieldPath(c), "Stopping container %s", name)
+		p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), "Stopping container %s", name)
 		send(c, pid, syscall.SIGTERM)
 		waiting = append(waiting, name)
 	}
 	if report {
 		sort.Strings(waiting)
 		sort.Strings(killed)
-		p.note(childMsg{Event: eventStopping, Waiting: waiting, Killed: killed, Grace: seconds(grace)})
+		p.note(podproto.ChildMsg{Event: podproto.EventStopping, Waiting: waiting, Killed: killed, Grace: seconds(grace)})
 	}
 	for {
 		grace = p.grace()
@@ -482,7 +442,7 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 		}
 		break
 	}
-	logrus.Infof("[podbox:pod] grace period of %s over (or kill asked): SIGKILL", grace)
+	log.infof("grace period of %s over (or kill asked): SIGKILL", grace)
 	for {
 		for c, pid := range running() {
 			send(c, pid, syscall.SIGKILL)

@@ -1,0 +1,46 @@
+package pod
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCRIWriter(t *testing.T) {
+	long := strings.Repeat("x", maxLogLine+10)
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"lines", "a\nb\n", []string{"stdout F a", "stdout F b"}},
+		{"no final newline", "a\nb", []string{"stdout F a", "stdout F b"}},
+		{"empty line", "\n", []string{"stdout F "}},
+		{"long line", long + "\n", []string{"stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.log")
+			w, err := openCRILog(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+			w.now = func() time.Time { return ts }
+			w.copyStream("stdout", strings.NewReader(tc.in))
+			w.Close()
+			b, _ := os.ReadFile(path)
+			got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d records %q, want %d", len(got), got, len(tc.want))
+			}
+			for i := range got {
+				want := ts.Format(time.RFC3339Nano) + " " + tc.want[i]
+				if got[i] != want {
+					t.Errorf("record %d: got %.80q, want %.80q", i, got[i], want)
+				}
+			}
+		})
+	}
+}

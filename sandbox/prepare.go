@@ -1,0 +1,214 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/ociruntime"
+	"github.com/podbox/podbox/sandbox/ocispec"
+	"github.com/podbox/podbox/sandbox/podproto"
+	"github.com/sirupsen/logrus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+)
+
+// imageInfo is how `up` got a container's image.
+type imageInfo struct {
+	ID     string
+	Config *imgspecv1.Image
+	Ref    string         // the status's imageID: repo@digest
+	Pull   *podproto.Pull // nil: it was present
+}
+
+// ensureImage gets container c's image per its imagePullPolicy and says
+// whether it was pulled, and when, for the pod's events.
+func ensureImage(ctx context.Context, store *image.Store, c *corev1.Container, o image.PullOptions) (imageInfo, error) {
+	_, lookErr := store.Lookup(c.Image)
+	start := time.Now()
+	img, err := store.Ensure(ctx, c.Image, o)
+	if err != nil {
+		return imageInfo{}, err
+	}
+	info := imageInfo{ID: img.ID, Config: img.Config, Ref: imageRef(img)}
+	if lookErr != nil || o.Policy == corev1.PullAlways || (o.Policy == "" && image.DefaultPullPolicy(c.Image) == corev1.PullAlways) {
+		info.Pull = &podproto.Pull{Start: start, End: time.Now()}
+	}
+	return info, nil
+}
+
+// imageRef is the Image ID the status shows, as containerd's kubelet does:
+// the repository at the manifest digest (docker.io/library/busybox@sha256:…),
+// else the image ID.
+func imageRef(img *image.Image) string {
+	if img.Digest != "" && len(img.Names) > 0 {
+		repo := img.Names[0]
+		if i := strings.LastIndexByte(repo, '@'); i >= 0 {
+			repo = repo[:i]
+		} else if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+			repo = repo[:i]
+		}
+		return repo + "@" + img.Digest
+	}
+	return "sha256:" + img.ID
+}
+
+// chosenRuntime is the OCI runtime `up` chose for its pods, and how it
+// runs here (probe.Result).
+type chosenRuntime struct {
+	rt          *ociruntime.Runtime
+	cgroupTmpfs bool
+}
+
+// preparedPod is a pod made ready for its PID 1: its work, and the root
+// filesystems to send it, detached mounts by container name, in order.
+type preparedPod struct {
+	work   podproto.Work
+	names  []string
+	rootfs []*os.File
+}
+
+// close closes the mount descriptors still held.
+func (pp *preparedPod) close() {
+	for _, f := range pp.rootfs {
+		f.Close()
+	}
+	pp.rootfs = nil
+}
+
+// preparePod computes everything the pod's PID 1 needs, in `up`, inside
+// podbox's user namespace and `up`'s own mount namespace: the pod's
+// defaults (uid, creationTimestamp, nodeName), the volume directories, the
+// /etc files, and for each container its storage container, mounted and
+// cloned as a detached mount (then unmounted here: the clone lives on in
+// the pod's mount namespace), its process from the image and the manifest,
+// and its bundle, whose root.path is where the pod mounts the clone. On
+// error what it made stays for the pod's cleanup (the storage containers
+// carry the pod's name).
+func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
+	p := pod.DeepCopy()
+	if p.UID == "" {
+		p.UID = uuid.NewUUID()
+	}
+	now := time.Now()
+	p.CreationTimestamp = metav1.NewTime(now)
+	if p.Spec.NodeName == "" {
+		p.Spec.NodeName, _ = os.Hostname()
+	}
+	pp = &preparedPod{}
+	defer func() {
+		if err != nil {
+			pp.close()
+		}
+	}()
+	w := &pp.work
+	w.Name, w.Namespace, w.UID, w.Created, w.NodeName = p.Name, p.Namespace, string(p.UID), now, p.Spec.NodeName
+	w.Hostname = mounts.Hostname(p)
+	meta, err := json.Marshal(p.ObjectMeta)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(meta, &w.Metadata); err != nil {
+		return nil, err
+	}
+	if w.Spec, err = json.Marshal(p.Spec); err != nil {
+		return nil, err
+	}
+	w.RestartPolicy = string(p.Spec.RestartPolicy)
+	if w.RestartPolicy == "" {
+		w.RestartPolicy = podproto.RestartAlways
+	}
+	w.GraceSeconds = 30
+	if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
+		w.GraceSeconds = *g
+	}
+	w.Dirs = podproto.Dirs{Run: dirs.Run, Data: dirs.Data}
+	w.Runtime = podproto.Runtime{Name: rt.rt.Name, Path: rt.rt.Path, Root: dirs.runtimeRoot(), CgroupTmpfs: rt.cgroupTmpfs}
+	w.Foreground = !o.Detach
+	w.LogLevel = o.LogLevel
+	for _, d := range []string{dirs.logDir(), dirs.etcDir(), dirs.runtimeRoot()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	vols, err := mounts.Setup(p, dirs.Data)
+	if err != nil {
+		return nil, fmt.Errorf("setting up volumes: %w", err)
+	}
+	for _, v := range vols {
+		if v.Kind == mounts.KindMemory {
+			w.Tmpfs = append(w.Tmpfs, podproto.Tmpfs{Path: v.Source, Options: v.TmpfsOptions})
+		}
+	}
+	etc, err := mounts.WriteEtc(p, dirs.etcDir())
+	if err != nil {
+		return nil, fmt.Errorf("writing /etc files: %w", err)
+	}
+	inits := len(p.Spec.InitContainers)
+	for i, c := range allContainers(p) {
+		init := i < inits
+		img := images[c.Name]
+		pc := podproto.Container{
+			Name: c.Name, Image: c.Image, Init: init, Sidecar: init && isSidecar(c),
+			ID: containerID(p.Name, c.Name), Bundle: dirs.bundle(c.Name), LogPath: dirs.LogPath(c.Name),
+			ImageID: img.Ref, Pull: img.Pull,
+		}
+		pc.Rootfs = filepath.Join(pc.Bundle, "rootfs")
+		if pc.ImageID == "" {
+			pc.ImageID = "sha256:" + img.ID
+		}
+		f, err := prepareContainer(store, p, c, img, pc, vols, etc)
+		if err != nil {
+			return nil, fmt.Errorf("preparing container %q: %w", c.Name, err)
+		}
+		w.Containers = append(w.Containers, pc)
+		pp.names = append(pp.names, c.Name)
+		pp.rootfs = append(pp.rootfs, f)
+	}
+	return pp, nil
+}
+
+// prepareContainer writes container c's bundle and returns its root
+// filesystem as a detached mount.
+func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc) (*os.File, error) {
+	path, err := mounts.MountRootfs(store.Storage(), pc.ID, img.ID, containerMetadata(p.Name))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if _, err := store.Storage().Unmount(pc.ID, false); err != nil {
+			logrus.Warnf("unmounting the root filesystem of %q here: %v", c.Name, err)
+		}
+	}()
+	proc, err := image.ProcessFor(img.Config, p, c, path)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := mounts.ForContainer(c, vols, etc)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := ocispec.Generate(ocispec.Options{
+		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd,
+		UID: proc.UID, GID: proc.GID, AdditionalGids: proc.AdditionalGids,
+		Rootfs: pc.Rootfs, Mounts: ms, Container: c, Pod: p,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(pc.Rootfs, 0o700); err != nil {
+		return nil, err
+	}
+	if err := ocispec.WriteBundle(pc.Bundle, spec); err != nil {
+		return nil, err
+	}
+	return podproto.OpenTreeClone(path)
+}
