@@ -267,7 +267,7 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 		return nil, err
 	}
 	defer pf.closeParentSide()
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(podProgram())
 	cmd.Args = []string{podArgv0(pod.Name)}
 	cmd.Env = append(os.Environ(), podproto.EnvPodChild+"=1")
 	cmd.Stdin = nil
