@@ -359,24 +359,17 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 	}
 	unlock()
 	locked = false
-	prep, err := preparePod(ctx, store, rt, pod, images, dirs, o)
+	prep, err := preparePod(rt, pod, images, dirs, o)
 	if err != nil {
 		return fail(err)
 	}
-	defer prep.close()
 	prep.work.Ports = portFDs
 	if err := h.toPod.Encode(prep.work); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}
-	for i, name := range prep.names {
-		if err := podproto.SendMount(pf.mountsParent, name, int(prep.rootfs[i].Fd())); err != nil {
-			return fail(err)
-		}
-	}
-	if err := podproto.EndMounts(pf.mountsParent, ""); err != nil {
+	if err := prep.sendRootfs(store, pf.mountsParent); err != nil {
 		return fail(err)
 	}
-	prep.close()
 	res := <-slirpDone
 	slirpStarted = true
 	if res.err != nil {
