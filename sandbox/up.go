@@ -267,9 +267,17 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 		return nil, err
 	}
 	defer pf.closeParentSide()
-	cmd := exec.Command("/proc/self/exe")
+	// The lean podbox-pod of this build when there is one, else podbox
+	// itself in the pod's role (podbinary.go).
+	bin, why := PodBinary()
+	env := os.Environ()
+	if bin == "" {
+		logrus.Debugf("pod %q: its process is podbox itself: %s", pod.Name, why)
+		bin, env = "/proc/self/exe", append(env, podproto.EnvPodChild+"=1")
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = env
 	cmd.Args = []string{podArgv0(pod.Name)}
-	cmd.Env = append(os.Environ(), podproto.EnvPodChild+"=1")
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pf.workR, pf.evW, pf.exitW, pf.netR, pf.mountsChild}
