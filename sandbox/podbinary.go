@@ -45,8 +45,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/sirupsen/logrus"
 )
 
 // PodBinaryName is the lean binary of the pod's PID 1 (cmd/podbox-pod).
@@ -59,17 +57,6 @@ const PodBinaryName = "podbox-pod"
 func PodBinary() (path, why string) {
 	b := findPodBinary()
 	return b.path, b.why
-}
-
-// podProgram is what startPod runs as the pod's PID 1: podbox-pod, else
-// podbox itself.
-func podProgram() string {
-	path, why := PodBinary()
-	if path == "" {
-		logrus.Debugf("the pods run in podbox itself: %s", why)
-		return "/proc/self/exe"
-	}
-	return path
 }
 
 // PodProcessInfo is `podbox info`'s line about the pod's process; warn is

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/podbox/podbox/slirp/relay"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/portutil"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/slirp4netns"
@@ -168,18 +167,6 @@ func UnprivilegedPortStart() int {
 		return 1024
 	}
 	return n
-}
-
-// Forward starts forwarding: files[i] is the socket of specs[i] (a TCP
-// listener or a UDP socket), as Bind made it. It takes over the files. It
-// is relay.Forward on rootlesskit's port.Spec, kept until the pod's PID 1
-// calls relay.Forward itself.
-func Forward(specs []port.Spec, files []*os.File) (*relay.Forwarder, error) {
-	rs := make([]relay.Spec, len(specs))
-	for i, s := range specs {
-		rs[i] = relay.Spec{Proto: s.Proto, ParentIP: s.ParentIP, ParentPort: s.ParentPort, ChildPort: s.ChildPort}
-	}
-	return relay.Forward(rs, files)
 }
 
 // addHostFwd asks a running slirp4netns, through its API socket, to

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podbox/podbox/slirp/relay"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 )
 
@@ -85,7 +86,10 @@ func TestBindForward(t *testing.T) {
 		_ = c.Close()
 	}()
 	hs, p := bindFree(t, "tcp", srv.Addr().(*net.TCPAddr).Port)
-	fw, err := Forward(hs.Specs, hs.Files)
+	// The pod's PID 1 turns the specs into relay's (sandbox/pod ports.go,
+	// from podproto.Port).
+	sp := hs.Specs[0]
+	fw, err := relay.Forward([]relay.Spec{{Proto: sp.Proto, ParentIP: sp.ParentIP, ParentPort: sp.ParentPort, ChildPort: sp.ChildPort}}, hs.Files)
 	if err != nil {
 		t.Fatal(err)
 	}

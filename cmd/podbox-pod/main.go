@@ -1,7 +1,7 @@
 // Command podbox-pod is a pod's PID 1 (package sandbox/pod), as its own
 // small binary: `podbox up` runs it, in the pod's new namespaces, when it
-// finds one of its own build beside it (sandbox.PodBinary). Nobody runs it
-// by hand; started otherwise it says so and exits 125.
+// finds one of its own build beside it (sandbox.PodBinary), with the
+// descriptors of podproto; nobody runs it by hand.
 //
 // Why a second binary (issue 10): the pod's PID 1 lives as long as the
 // pod, so every page of program it maps is memory each pod keeps. podbox
@@ -19,17 +19,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/podbox/podbox/sandbox/pod"
-	"github.com/podbox/podbox/sandbox/podproto"
 )
 
-func main() {
-	if os.Getenv(podproto.EnvPodChild) == "" {
-		fmt.Fprintln(os.Stderr, "podbox-pod: this is a pod's process, which podbox up starts: run podbox")
-		os.Exit(125)
-	}
-	os.Exit(pod.Main())
-}
+func main() { os.Exit(pod.Main()) }
