@@ -151,6 +151,11 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 		}
 		w.Containers = append(w.Containers, pc)
 	}
+	ids := make([]string, len(w.Containers))
+	for i, c := range w.Containers {
+		ids[i] = c.ID
+	}
+	w.Cleanup, w.CleanupEnv = CleanupCommand(dirs, p.Name, o.Store, ids)
 	return pp, nil
 }
 
