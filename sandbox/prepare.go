@@ -137,6 +137,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 		return nil, fmt.Errorf("writing /etc files: %w", err)
 	}
 	inits := len(p.Spec.InitContainers)
+	var ids []string
 	for i, c := range pp.ctrs {
 		init := i < inits
 		img := images[c.Name]
@@ -150,11 +151,10 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 			pc.ImageID = "sha256:" + img.ID
 		}
 		w.Containers = append(w.Containers, pc)
+		ids = append(ids, pc.ID)
 	}
-	ids := make([]string, len(w.Containers))
-	for i, c := range w.Containers {
-		ids[i] = c.ID
-	}
+	// The pod removes what it leaves through podbox in the cleanup role
+	// (cleanup.go), as its last step.
 	w.Cleanup, w.CleanupEnv = CleanupCommand(dirs, p.Name, o.Store, ids)
 	return pp, nil
 }
