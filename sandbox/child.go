@@ -297,8 +297,14 @@ func (p *podProc) setup() error {
 	}
 	p.undo = append(p.undo, func() error { p.store.Shutdown(); return nil })
 	ctx := context.Background()
-	if p.rt, _, err = probe.Find(ctx, w.Runtime); err != nil {
+	var rtRes probe.Result
+	if p.rt, rtRes, err = probe.Find(ctx, w.Runtime); err != nil {
 		return err
+	}
+	if rtRes.CgroupTmpfs { // podproto.Runtime.CgroupTmpfs, in the pod's own mount namespace
+		if err := probe.HideCgroups(); err != nil {
+			return err
+		}
 	}
 	p.rt.Root = w.Dirs.runtimeRoot()
 	p.ctrs = map[string]*container{}
