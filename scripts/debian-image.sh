@@ -8,7 +8,8 @@
 #                                 versions   package=version of nginx.tar
 #
 # bin/testimages -debian DIR turns them into a multi-layer image (base.tar,
-# then what nginx-light changed, then a page) and pushes it.
+# then what nginx-light changed, then a page), keeps it in DIR/oci-* for the
+# next run, and pushes it.
 #
 # It runs as an ordinary user: mmdebstrap's unshare mode builds inside a
 # user namespace made from the user's /etc/subuid range, so the tarballs keep
@@ -74,6 +75,22 @@ MMDEBSTRAP=(
 mkdir -p "$CACHE"
 CACHE=$(realpath "$CACHE")
 
+# without_fds CMD...: CMD with only stdin, stdout and stderr open. mmdebstrap
+# hands apt a pipe as `cat >&FD`, run by dash, which knows only fds 0-9: with
+# the fds that bats and our lock hold open, its pipe is fd 11 and apt fails.
+without_fds() {
+    (
+        local f fd
+        for f in /proc/"$BASHPID"/fd/*; do
+            fd=${f##*/}
+            if ((fd > 2)); then
+                eval "exec $fd>&-"
+            fi
+        done
+        exec "$@"
+    )
+}
+
 # newest: the newest complete build in the cache, or nothing.
 newest() {
     local d
@@ -125,10 +142,10 @@ mkdir -p "$dir"
 say "building $SUITE minbase and nginx-light with mmdebstrap into $dir (once per archive state)"
 # The two trees are built at once (dpkg mostly waits on one core); the
 # progress of each goes to a log, printed when it fails.
-"${MMDEBSTRAP[@]}" "$SUITE" "$dir/base.tar" "${SOURCES[@]}" >"$dir/base.log" 2>&1 &
+without_fds "${MMDEBSTRAP[@]}" "$SUITE" "$dir/base.tar" "${SOURCES[@]}" >"$dir/base.log" 2>&1 &
 base_pid=$!
 nginx_rc=0
-"${MMDEBSTRAP[@]}" --include=nginx-light "$SUITE" "$dir/nginx.tar" "${SOURCES[@]}" >"$dir/nginx.log" 2>&1 || nginx_rc=$?
+without_fds "${MMDEBSTRAP[@]}" --include=nginx-light "$SUITE" "$dir/nginx.tar" "${SOURCES[@]}" >"$dir/nginx.log" 2>&1 || nginx_rc=$?
 base_rc=0
 wait "$base_pid" || base_rc=$?
 base_pid=""

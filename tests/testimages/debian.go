@@ -25,6 +25,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -39,11 +40,98 @@ const nginxPage = "podbox: nginx from Debian packages\n"
 // see, so it knows the top layer was read.
 const nginxConf = "# podbox test image\nadd_header X-Podbox-Layer config always;\nserver_tokens off;\n"
 
-// debianImages builds, from treeDir/base.tar and treeDir/nginx.tar:
+// debianRefs are the images debianImages makes, in push order.
+var debianRefs = []string{"debian:12", "debian-nginx:1"}
+
+// debianImages returns, from treeDir/base.tar and treeDir/nginx.tar:
 //
 //	debian:12       one layer: the minbase tree
 //	debian-nginx:1  the minbase layer, the layer of nginx-light, the page layer
+//
+// Diffing and compressing 170 MB of trees costs seconds on every suite run:
+// the images are kept in treeDir/oci-HASH, an OCI layout, HASH naming this
+// program (so a change here makes them anew), and read from there next time.
 func (b *builder) debianImages(treeDir string) ([]testImage, error) {
+	b.files["debian-nginx/index.html"] = sha256hex([]byte(nginxPage))
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	cache := filepath.Join(treeDir, "oci-"+sha256hex(self)[:12])
+	if images, err := readLayout(cache); err == nil {
+		return images, nil
+	}
+	images, err := buildDebianImages(treeDir)
+	if err != nil {
+		return nil, err
+	}
+	// A cache that cannot be written (another user's) only costs time.
+	if err := writeLayout(cache, images); err != nil {
+		fmt.Fprintf(os.Stderr, "testimages: not caching the Debian images: %v\n", err)
+	}
+	return images, nil
+}
+
+// refAnnotation names an image in an OCI layout.
+const refAnnotation = "org.opencontainers.image.ref.name"
+
+// readLayout reads the images of debianRefs from the OCI layout dir.
+func readLayout(dir string) ([]testImage, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	byRef := map[string]v1.Hash{}
+	for _, d := range m.Manifests {
+		byRef[d.Annotations[refAnnotation]] = d.Digest
+	}
+	var images []testImage
+	for _, ref := range debianRefs {
+		h, ok := byRef[ref]
+		if !ok {
+			return nil, fmt.Errorf("%s: no %s", dir, ref)
+		}
+		img, err := idx.Image(h)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, testImage{ref, img})
+	}
+	return images, nil
+}
+
+// writeLayout writes images as the OCI layout dir, whole or not at all,
+// and removes the layouts of other versions of this program beside it.
+func writeLayout(dir string, images []testImage) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".oci-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return err
+	}
+	for _, ti := range images {
+		if err := p.AppendImage(ti.img, layout.WithAnnotations(map[string]string{refAnnotation: ti.ref})); err != nil {
+			return fmt.Errorf("writing %s: %w", ti.ref, err)
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "oci-*"))
+	for _, o := range old {
+		if err := os.RemoveAll(o); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, dir)
+}
+
+// buildDebianImages makes the images of debianRefs from the trees.
+func buildDebianImages(treeDir string) ([]testImage, error) {
 	basePath, nginxPath := filepath.Join(treeDir, "base.tar"), filepath.Join(treeDir, "nginx.tar")
 	baseTree, err := readTree(basePath)
 	if err != nil {
@@ -110,8 +198,7 @@ func (b *builder) debianImages(treeDir string) ([]testImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.files["debian-nginx/index.html"] = sha256hex([]byte(nginxPage))
-	return []testImage{{"debian:12", debian}, {"debian-nginx:1", img}}, nil
+	return []testImage{{debianRefs[0], debian}, {debianRefs[1], img}}, nil
 }
 
 // node is what a tree's entry is made of, for comparing two trees.
