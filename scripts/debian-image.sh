@@ -24,13 +24,13 @@
 # newest cached build with a warning, and fail when there is none.
 #
 # Environment: PODBOX_DEBIAN_MIRROR (default http://deb.debian.org/debian),
-# PODBOX_DEBIAN_SECURITY (http://deb.debian.org/debian-security),
-# PODBOX_DEBIAN_SUITE (bookworm).
+# PODBOX_DEBIAN_SECURITY (http://deb.debian.org/debian-security). The suite
+# is bookworm (Debian 12): tests/testimages names the images after it.
 set -euo pipefail
 
 MIRROR=${PODBOX_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PODBOX_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-SUITE=${PODBOX_DEBIAN_SUITE:-bookworm}
+SUITE=bookworm
 # mmdebstrap runs dpkg and ldconfig from /usr/sbin and /sbin.
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 
