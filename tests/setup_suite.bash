@@ -65,6 +65,7 @@ EOF
         _suite_note "PODBOX_TEST_DEBIAN=0: no Debian images, tests/470-debian.bats skips"
     else
         local log=$BATS_SUITE_TMPDIR/debian-image.log line
+        _suite_note "Debian test images: scripts/debian-image.sh $debian_cache (minutes when the archive has changed, else seconds)"
         if ! PODBOX_TEST_DEBIAN_DIR=$("$_SUITE_REPO/scripts/debian-image.sh" "$debian_cache" 2>"$log"); then
             cat "$log" >&2
             return 1
