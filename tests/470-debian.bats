@@ -3,7 +3,8 @@
 # mmdebstrap minbase, then nginx-light, then a page: three layers), run as a
 # user would: its own command, a hostPort on 127.0.0.1. nginx's master runs
 # as root and its workers as www-data; the files keep the owners Debian gives
-# them; down leaves nothing. Traffic only to 127.0.0.1.
+# them; down leaves nothing. And Debian's minbase alone (debian:12): bash,
+# Debian's users and dpkg's database. Traffic only to 127.0.0.1.
 
 load helpers
 
@@ -35,6 +36,17 @@ in_pod() {
     base=$(skopeo inspect --tls-verify=false "docker://$PODBOX_TEST_REGISTRY/debian:12" | jq -r '.Layers[0]')
     assert "$(jq -r '.Layers[0]' <<<"$output")" == "$base" "debian-nginx:1 is built on debian:12's layer"
     assert "$(grep -c '^nginx-light=' "$PODBOX_TEST_DEBIAN_DIR/versions")" == 1 "the tree has nginx-light"
+}
+
+@test "debian: a pod of Debian's minbase runs bash; its users and packages are Debian's, without nginx" {
+    local pod
+    pod=$(safename)
+    PODBOX_TIMEOUT=180 run_podbox up -f "$(render debian-shell.yaml "$pod")"
+    assert "$output" =~ "sh \| uid=33\(www-data\) gid=33\(www-data\) groups=33\(www-data\)" "Debian's www-data"
+    assert "$output" =~ "sh \| apt"$'\t'"2\." "dpkg knows apt"
+    assert "$output" =~ "sh \| installed: [0-9]{2}" "dpkg's database of minbase"
+    assert "$output" =~ "sh \| no nginx" "nginx is in debian-nginx:1's layer only"
+    assert_pod_gone "$pod"
 }
 
 @test "debian: nginx from Debian packages serves its page; workers as www-data; owners kept; down removes all" {
