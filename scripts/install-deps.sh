@@ -10,6 +10,8 @@ set -euo pipefail
 # What each package is for:
 #   podbox at run time: slirp4netns uidmap runc crun fuse-overlayfs
 #   test registry and images: docker-registry busybox-static skopeo
+#   the image built from Debian packages (scripts/debian-image.sh): mmdebstrap
+#     debian-archive-keyring (an Ubuntu host has no Debian keys)
 #   registry with auth: apache2-utils (htpasswd)
 #   the test suite and scripts/: bats curl jq iproute2 procps util-linux python3 tmux
 #   make lint: shellcheck; the build: make git ca-certificates
@@ -18,6 +20,7 @@ set -euo pipefail
 PACKAGES=(
     slirp4netns uidmap runc crun fuse-overlayfs
     docker-registry busybox-static skopeo apache2-utils
+    mmdebstrap debian-archive-keyring
     bats curl jq iproute2 procps util-linux python3 tmux
     shellcheck
     make git ca-certificates

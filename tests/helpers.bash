@@ -7,6 +7,9 @@
 #   PODBOX_TEST_REGISTRY_DIR  its directory (config.yml, data/, registry.log)
 #   PODBOX_TEST_ARCHIVES      busybox-oci.tar, busybox-docker.tar, busybox-oci/, images.json
 #   XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME   per suite, under $BATS_SUITE_TMPDIR
+#   PODBOX_TEST_DEBIAN_DIR    the Debian trees (scripts/debian-image.sh), unless
+#                             PODBOX_TEST_DEBIAN=0; cached under $PODBOX_TEST_CACHE
+#                             (default ~/.cache/podbox-test)
 #
 # Functions: run_podbox, run_podbox_bg, assert, safename, random_string,
 # wait_for, die, is_rootless, image_id, defer_teardown, basic_setup,

@@ -23,6 +23,9 @@ setup_suite() {
         fi
     done
 
+    # The Debian trees are cached across runs in the user's own cache.
+    local debian_cache=${PODBOX_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podbox-test}/debian
+
     # Marks every process this suite starts, for the leak check.
     PODBOX_TEST_SUITE_ID="suite-$$-$(random_string 6)"
     export PODBOX_TEST_SUITE_ID
@@ -52,8 +55,37 @@ location = "$PODBOX_TEST_REGISTRY"
 insecure = true
 EOF
 
+    # The images built from Debian packages (tests/470-debian.bats), from
+    # trees that scripts/debian-image.sh builds with mmdebstrap (minutes,
+    # once per state of the archive) and caches. PODBOX_TEST_DEBIAN=0 leaves
+    # them out and the 470 tests skip, saying why; not in CI, where a
+    # Debian archive that cannot be reached fails the suite.
+    local -a debian=()
+    if [[ ${PODBOX_TEST_DEBIAN:-1} == 0 && -z ${CI:-} ]]; then
+        _suite_note "PODBOX_TEST_DEBIAN=0: no Debian images, tests/470-debian.bats skips"
+    else
+        local log=$BATS_SUITE_TMPDIR/debian-image.log line
+        _suite_note "Debian test images: scripts/debian-image.sh $debian_cache (minutes when the archive has changed, else seconds)"
+        if ! PODBOX_TEST_DEBIAN_DIR=$("$_SUITE_REPO/scripts/debian-image.sh" "$debian_cache" 2>"$log"); then
+            cat "$log" >&2
+            return 1
+        fi
+        export PODBOX_TEST_DEBIAN_DIR
+        while IFS= read -r line; do
+            _suite_note "$line"
+        done <"$log"
+        debian=(-debian "$PODBOX_TEST_DEBIAN_DIR")
+    fi
+
     export PODBOX_TEST_ARCHIVES=$BATS_SUITE_TMPDIR/images
-    "$_SUITE_REPO/bin/testimages" -registry "$PODBOX_TEST_REGISTRY" -out "$PODBOX_TEST_ARCHIVES"
+    "$_SUITE_REPO/bin/testimages" -registry "$PODBOX_TEST_REGISTRY" -out "$PODBOX_TEST_ARCHIVES" "${debian[@]}"
+}
+
+# _suite_note MSG: a line in bats' output (fd 3), where there is one.
+_suite_note() {
+    if { true >&3; } 2>/dev/null; then
+        echo "# $*" >&3
+    fi
 }
 
 teardown_suite() {

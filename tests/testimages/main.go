@@ -15,6 +15,13 @@
 //	                                     a whiteout and a hard link, a 1 MiB file
 //	REG/arm64only:1                      one small layer, config architecture arm64
 //
+// With -debian DIR (the trees scripts/debian-image.sh builds; see debian.go):
+//
+//	REG/debian:12                        Debian minbase (mmdebstrap), one layer, Cmd bash
+//	REG/debian-nginx:1                   debian:12 + nginx-light's layer + a page and a
+//	                                     config line; Cmd nginx -g 'daemon off;', workers
+//	                                     as www-data
+//
 // Archives in DIR: busybox-oci.tar (oci-archive), busybox-oci/ (OCI layout)
 // and busybox-docker.tar (docker-archive tagged localhost/busybox:latest),
 // all of the same image as REG/busybox:latest (same config, so same image ID),
@@ -86,22 +93,23 @@ func main() {
 	busybox := flag.String("busybox", "/usr/bin/busybox", "static busybox binary to put in the images")
 	username := flag.String("username", "", "user name for a registry with auth")
 	password := flag.String("password", "", "password for a registry with auth")
+	debian := flag.String("debian", "", "`DIR` of scripts/debian-image.sh (base.tar, nginx.tar): also build the Debian images")
 	flag.Parse()
 	if flag.NArg() != 0 || (*registry == "" && *out == "") {
-		fmt.Fprintln(os.Stderr, "usage: testimages [-registry HOST:PORT] [-out DIR] [-busybox PATH] [-username U -password P]")
+		fmt.Fprintln(os.Stderr, "usage: testimages [-registry HOST:PORT] [-out DIR] [-busybox PATH] [-username U -password P] [-debian DIR]")
 		os.Exit(2)
 	}
 	auth := authn.Anonymous
 	if *username != "" {
 		auth = &authn.Basic{Username: *username, Password: *password}
 	}
-	if err := run(*registry, *out, *busybox, auth); err != nil {
+	if err := run(*registry, *out, *busybox, *debian, auth); err != nil {
 		fmt.Fprintln(os.Stderr, "testimages:", err)
 		os.Exit(1)
 	}
 }
 
-func run(registry, out, busyboxPath string, auth authn.Authenticator) error {
+func run(registry, out, busyboxPath, debianDir string, auth authn.Authenticator) error {
 	start := time.Now()
 	b, err := newBuilder(busyboxPath)
 	if err != nil {
@@ -110,6 +118,13 @@ func run(registry, out, busyboxPath string, auth authn.Authenticator) error {
 	images, err := b.images()
 	if err != nil {
 		return err
+	}
+	if debianDir != "" {
+		deb, err := b.debianImages(debianDir)
+		if err != nil {
+			return fmt.Errorf("building the Debian images: %w", err)
+		}
+		images = append(images, deb...)
 	}
 	report := struct {
 		Images map[string]imageInfo `json:"images"`
