@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/downward"
+	"github.com/podbox/podbox/sandbox/manifest"
 	"github.com/podbox/podbox/sandbox/ociruntime"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/sandbox/podproto"
@@ -74,6 +78,32 @@ type preparedPod struct {
 	work   podproto.Work
 	names  []string
 	rootfs []*os.File
+	// vols are the pod's volumes; the tmpfs ones with content are filled
+	// once the pod has mounted them (fillTmpfs).
+	vols map[string]mounts.Volume
+}
+
+// hostIP is the pod's status.hostIP, as package pod reports it.
+const hostIP = "127.0.0.1"
+
+// saidOnce holds the notes already said by this podbox process.
+var saidOnce sync.Map
+
+// sayOnce writes note to w unless this process has said it already.
+func sayOnce(w io.Writer, note string) {
+	if _, said := saidOnce.LoadOrStore(note, true); !said && w != nil {
+		fmt.Fprintf(w, "note: %s\n", note)
+	}
+}
+
+// needsFill reports whether the pod has tmpfs volumes with content.
+func (pp *preparedPod) needsFill() bool {
+	for _, v := range pp.vols {
+		if v.Content && v.Kind == mounts.KindMemory {
+			return true
+		}
+	}
+	return false
 }
 
 // close closes the mount descriptors still held.
@@ -93,7 +123,7 @@ func (pp *preparedPod) close() {
 // and its bundle, whose root.path is where the pod mounts the clone. On
 // error what it made stays for the pod's cleanup (the storage containers
 // carry the pod's name).
-func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
+func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
 	p := pod.DeepCopy()
 	if p.UID == "" {
 		p.UID = uuid.NewUUID()
@@ -103,6 +133,9 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 	if p.Spec.NodeName == "" {
 		p.Spec.NodeName, _ = os.Hostname()
 	}
+	// The status the downward API reads (the pod reports the same).
+	p.Status.HostIP, p.Status.HostIPs = hostIP, []corev1.HostIP{{IP: hostIP}}
+	p.Status.PodIP, p.Status.PodIPs = mounts.PodIP, []corev1.PodIP{{IP: mounts.PodIP}}
 	pp = &preparedPod{}
 	defer func() {
 		if err != nil {
@@ -139,10 +172,21 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 			return nil, err
 		}
 	}
-	vols, err := mounts.Setup(p, dirs.Data)
+	node := downward.ThisNode(dirs.Data)
+	var src mounts.Sources
+	var env image.EnvSources
+	if objs != nil {
+		src.Objects, env.Objects = objs, objs
+	}
+	src.Node, env.Node = node, node
+	vols, notes, err := mounts.Setup(p, dirs.Data, src)
 	if err != nil {
 		return nil, fmt.Errorf("setting up volumes: %w", err)
 	}
+	for _, n := range notes {
+		sayOnce(o.Err, n)
+	}
+	pp.vols = vols
 	for _, v := range vols {
 		if v.Kind == mounts.KindMemory {
 			w.Tmpfs = append(w.Tmpfs, podproto.Tmpfs{Path: v.Source, Options: v.TmpfsOptions})
@@ -165,7 +209,7 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 		if pc.ImageID == "" {
 			pc.ImageID = "sha256:" + img.ID
 		}
-		f, err := prepareContainer(store, p, c, img, pc, vols, etc)
+		f, err := prepareContainer(store, p, c, img, pc, vols, etc, env)
 		if err != nil {
 			return nil, fmt.Errorf("preparing container %q: %w", c.Name, err)
 		}
@@ -178,7 +222,7 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 
 // prepareContainer writes container c's bundle and returns its root
 // filesystem as a detached mount.
-func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc) (*os.File, error) {
+func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc, env image.EnvSources) (*os.File, error) {
 	path, err := mounts.MountRootfs(store.Storage(), pc.ID, img.ID, containerMetadata(p.Name))
 	if err != nil {
 		return nil, err
@@ -188,7 +232,7 @@ func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, im
 			logrus.Warnf("unmounting the root filesystem of %q here: %v", c.Name, err)
 		}
 	}()
-	proc, err := image.ProcessFor(img.Config, p, c, path)
+	proc, err := image.ProcessFor(img.Config, p, c, path, env)
 	if err != nil {
 		return nil, err
 	}
@@ -211,4 +255,33 @@ func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, im
 		return nil, err
 	}
 	return podproto.OpenTreeClone(path)
+}
+
+// fillTmpfs writes the files of the pod's secret and projected volumes
+// into the tmpfs its PID 1 mounted, once it has: the pod mounts them
+// before it receives the root filesystems and then closes its end of the
+// mounts socket, so EOF there (or the pod's end) comes after the mounts.
+func (pp *preparedPod) fillTmpfs(pid int, mountsSock *os.File, exited <-chan struct{}) error {
+	if !pp.needsFill() {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 16)
+		for {
+			if _, err := mountsSock.Read(buf); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-exited:
+		return os.ErrClosed // it died: diedError says how
+	}
+	if err := mounts.FillTmpfs(pid, pp.vols); err != nil {
+		return fmt.Errorf("filling the pod's secret volumes: %w", err)
+	}
+	return nil
 }

@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
@@ -58,15 +59,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// File is what one manifest file holds.
+// File is what one manifest file, or several given together, holds.
 type File struct {
-	Path       string
+	Path       string // the file's name; of several, their names joined with ", "
 	Pods       []*corev1.Pod
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Warnings   []string // "pod.yaml:12: spec.containers[0].livenessProbe: not supported yet, ignored"
 
 	lines map[*corev1.Pod]map[string]int // field path → line, for validation messages
+	files map[*corev1.Pod]string         // the file each pod came from
 }
 
 // Error is a problem at one place of a manifest file.
@@ -88,11 +90,89 @@ func (e *Error) Error() string {
 	return s + ": " + e.Msg
 }
 
-// Load reads a multi-document YAML file of Pods, ConfigMaps and Secrets,
-// checks it, and fills the defaults. The first problem found is returned as
-// an *Error; warnings about fields podbox ignores are in File.Warnings.
-// Path Stdin ("-") reads standard input, named "<stdin>" in messages.
-func Load(path string) (*File, error) {
+// Load reads one or more manifest files of Pods, ConfigMaps and Secrets,
+// as `kubectl apply -f` takes them: a directory stands for its *.yaml,
+// *.yml and *.json files in name order (not its subdirectories), Stdin
+// ("-") for standard input, named "<stdin>" in messages. It checks the
+// pods, their references to the ConfigMaps and Secrets of all the files,
+// and fills the defaults. The first problem found is returned as an
+// *Error; warnings about fields podbox ignores are in File.Warnings.
+func Load(paths ...string) (*File, error) { return load(paths, true) }
+
+// LoadPods is Load without checking the pods' references to ConfigMaps and
+// Secrets: for what needs only the pods' names (down -f).
+func LoadPods(paths ...string) (*File, error) { return load(paths, false) }
+
+func load(paths []string, refs bool) (*File, error) {
+	all := newFile("")
+	var names []string
+	stdin := false
+	for _, path := range paths {
+		files, err := expandPath(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range files {
+			if name == Stdin {
+				if stdin {
+					return nil, fmt.Errorf("reading manifest: standard input (-) given twice")
+				}
+				stdin = true
+			}
+			f, err := loadOne(name)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, f.Path)
+			all.merge(f)
+		}
+	}
+	all.Path = strings.Join(names, ", ")
+	if len(all.Pods) == 0 {
+		if len(names) == 1 {
+			return nil, &Error{File: all.Path, Msg: "no Pod in the file"}
+		}
+		return nil, &Error{File: all.Path, Msg: "no Pod in the files"}
+	}
+	if err := all.validate(refs); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// expandPath is path, or the manifest files of directory path in name order.
+func expandPath(path string) ([]string, error) {
+	if path == Stdin {
+		return []string{path}, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest directory: %w", err)
+	}
+	var out []string
+	for _, e := range ents { // ReadDir sorts by name
+		switch filepath.Ext(e.Name()) {
+		case ".yaml", ".yml", ".json":
+			if !e.IsDir() {
+				out = append(out, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("reading manifest directory %s: no .yaml, .yml or .json file in it", path)
+	}
+	return out, nil
+}
+
+// loadOne reads and decodes one file, without checking it.
+func loadOne(path string) (*File, error) {
 	name, r := path, io.Reader(os.Stdin)
 	if path == Stdin {
 		name = stdinName
@@ -110,15 +190,48 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest %s: %w", name, err)
 	}
-	return Parse(name, data)
+	return decode(name, data)
 }
 
-// Parse is Load for data already read; path names the file in messages.
+func newFile(path string) *File {
+	return &File{Path: path, lines: map[*corev1.Pod]map[string]int{}, files: map[*corev1.Pod]string{}}
+}
+
+// merge adds what g holds to f.
+func (f *File) merge(g *File) {
+	f.Pods = append(f.Pods, g.Pods...)
+	f.ConfigMaps = append(f.ConfigMaps, g.ConfigMaps...)
+	f.Secrets = append(f.Secrets, g.Secrets...)
+	f.Warnings = append(f.Warnings, g.Warnings...)
+	for p, l := range g.lines {
+		f.lines[p] = l
+	}
+	for p, n := range g.files {
+		f.files[p] = n
+	}
+}
+
+// Parse is Load of one file already read; path names the file in messages.
 func Parse(path string, data []byte) (*File, error) {
+	f, err := decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Pods) == 0 {
+		return nil, &Error{File: path, Msg: "no Pod in the file"}
+	}
+	if err := f.validate(true); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// decode reads the documents of one file, without checking them.
+func decode(path string, data []byte) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d MiB, the largest request the API server accepts: split it into several files", MaxFileSize>>20)}
 	}
-	f := &File{Path: path, lines: map[*corev1.Pod]map[string]int{}}
+	f := newFile(path)
 	x := &expansion{file: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for n := 0; ; n++ {
@@ -136,12 +249,6 @@ func Parse(path string, data []byte) (*File, error) {
 		if err := f.addDocument(&doc); err != nil {
 			return nil, err
 		}
-	}
-	if len(f.Pods) == 0 {
-		return nil, &Error{File: path, Msg: "no Pod in the file"}
-	}
-	if err := f.validate(); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
@@ -199,6 +306,7 @@ func (f *File) addDocument(doc *yaml.Node) error {
 		setPodDefaults(o)
 		f.Pods = append(f.Pods, o)
 		f.lines[o] = w.lines
+		f.files[o] = f.Path
 	case *corev1.ConfigMap:
 		f.ConfigMaps = append(f.ConfigMaps, o)
 	case *corev1.Secret:
