@@ -17,7 +17,7 @@ E2E_FILES = $(if $(E2E_FILTER),$(sort $(wildcard tests/$(E2E_FILTER)*.bats)),tes
 
 IS_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
 
-.PHONY: all help build deps unit unit-userns e2e test lint bench stress demo clean
+.PHONY: all help build install deps unit unit-userns e2e test lint bench stress demo clean
 
 all: build
 
@@ -27,10 +27,24 @@ help: ## this list
 # bin/podbox-dynamic is podbox as `go build ./cmd/podbox` or `go install` makes
 # it: cgo on, no tags, so dynamically linked (needs libgpgme-dev, libbtrfs-dev:
 # make deps). The e2e tests check that it runs pods too.
-build: ## bin/podbox (static), bin/podbox-dynamic (as `go build` makes it) and bin/testimages
+# bin/podbox-pod is the pods' PID 1 (issue 10), which both find beside them.
+# Not -trimpath: that drops -ldflags from the build information, where podbox
+# reads the main.version that proves podbox-pod of its own build
+# (sandbox/podbinary.go).
+build: ## bin/podbox (static), bin/podbox-pod (the pods' process), bin/podbox-dynamic (as `go build` makes it) and bin/testimages
 	$(GO) build -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o bin/podbox ./cmd/podbox
+	$(GO) build -ldflags '-s -w $(LDFLAGS)' -o bin/podbox-pod ./cmd/podbox-pod
 	CGO_ENABLED=1 $(GO) build -ldflags '$(LDFLAGS)' -o bin/podbox-dynamic ./cmd/podbox
 	$(GO) build -tags '$(BUILDTAGS)' -o bin/testimages ./tests/testimages
+
+# make install PREFIX=$HOME/.local   installs for one user (no root)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+
+install: build ## podbox into $(BINDIR), podbox-pod into $(LIBEXECDIR)/podbox (PREFIX=/usr/local; DESTDIR for packages)
+	install -D -m 0755 bin/podbox $(DESTDIR)$(BINDIR)/podbox
+	install -D -m 0755 bin/podbox-pod $(DESTDIR)$(LIBEXECDIR)/podbox/podbox-pod
 
 deps: ## install the packages podbox and its tests need (root; checks only otherwise)
 	scripts/install-deps.sh

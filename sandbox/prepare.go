@@ -72,15 +72,18 @@ type chosenRuntime struct {
 	cgroupTmpfs bool
 }
 
-// preparedPod is a pod made ready for its PID 1: its work, and the root
-// filesystems to send it, detached mounts by container name, in order.
+// preparedPod is a pod made ready for its PID 1: its work, and what
+// sendRootfs needs to make the containers' root filesystems and bundles.
 type preparedPod struct {
 	work   podproto.Work
-	names  []string
-	rootfs []*os.File
+	pod    *corev1.Pod // with the defaults the work has
+	ctrs   []*corev1.Container
+	images map[string]imageInfo
 	// vols are the pod's volumes; the tmpfs ones with content are filled
 	// once the pod has mounted them (fillTmpfs).
 	vols map[string]mounts.Volume
+	etc  mounts.Etc
+	env  image.EnvSources // what the containers' env takes from outside the pod
 }
 
 // hostIP is the pod's status.hostIP, as package pod reports it.
@@ -106,24 +109,12 @@ func (pp *preparedPod) needsFill() bool {
 	return false
 }
 
-// close closes the mount descriptors still held.
-func (pp *preparedPod) close() {
-	for _, f := range pp.rootfs {
-		f.Close()
-	}
-	pp.rootfs = nil
-}
-
-// preparePod computes everything the pod's PID 1 needs, in `up`, inside
-// podbox's user namespace and `up`'s own mount namespace: the pod's
-// defaults (uid, creationTimestamp, nodeName), the volume directories, the
-// /etc files, and for each container its storage container, mounted and
-// cloned as a detached mount (then unmounted here: the clone lives on in
-// the pod's mount namespace), its process from the image and the manifest,
-// and its bundle, whose root.path is where the pod mounts the clone. On
-// error what it made stays for the pod's cleanup (the storage containers
-// carry the pod's name).
-func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images map[string]imageInfo, dirs Dirs, o UpOptions) (pp *preparedPod, err error) {
+// preparePod computes the pod's work, in `up`, inside podbox's user
+// namespace: the pod's defaults (uid, creationTimestamp, nodeName), the
+// volume directories, the /etc files, and each container's paths. The
+// work goes to the pod's PID 1 at once; sendRootfs follows. On error what
+// it made stays for the pod's cleanup.
+func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images map[string]imageInfo, dirs Dirs, o UpOptions) (*preparedPod, error) {
 	p := pod.DeepCopy()
 	if p.UID == "" {
 		p.UID = uuid.NewUUID()
@@ -136,12 +127,7 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 	// The status the downward API reads (the pod reports the same).
 	p.Status.HostIP, p.Status.HostIPs = hostIP, []corev1.HostIP{{IP: hostIP}}
 	p.Status.PodIP, p.Status.PodIPs = mounts.PodIP, []corev1.PodIP{{IP: mounts.PodIP}}
-	pp = &preparedPod{}
-	defer func() {
-		if err != nil {
-			pp.close()
-		}
-	}()
+	pp := &preparedPod{pod: p, ctrs: allContainers(p), images: images}
 	w := &pp.work
 	w.Name, w.Namespace, w.UID, w.Created, w.NodeName = p.Name, p.Namespace, string(p.UID), now, p.Spec.NodeName
 	w.Hostname = mounts.Hostname(p)
@@ -173,31 +159,29 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 		}
 	}
 	node := downward.ThisNode(dirs.Data)
-	var src mounts.Sources
-	var env image.EnvSources
+	src := mounts.Sources{Node: node}
+	pp.env.Node = node
 	if objs != nil {
-		src.Objects, env.Objects = objs, objs
+		src.Objects, pp.env.Objects = objs, objs
 	}
-	src.Node, env.Node = node, node
-	vols, notes, err := mounts.Setup(p, dirs.Data, src)
-	if err != nil {
+	var notes []string
+	if pp.vols, notes, err = mounts.Setup(p, dirs.Data, src); err != nil {
 		return nil, fmt.Errorf("setting up volumes: %w", err)
 	}
 	for _, n := range notes {
 		sayOnce(o.Err, n)
 	}
-	pp.vols = vols
-	for _, v := range vols {
+	for _, v := range pp.vols {
 		if v.Kind == mounts.KindMemory {
 			w.Tmpfs = append(w.Tmpfs, podproto.Tmpfs{Path: v.Source, Options: v.TmpfsOptions})
 		}
 	}
-	etc, err := mounts.WriteEtc(p, dirs.etcDir())
-	if err != nil {
+	if pp.etc, err = mounts.WriteEtc(p, dirs.etcDir()); err != nil {
 		return nil, fmt.Errorf("writing /etc files: %w", err)
 	}
 	inits := len(p.Spec.InitContainers)
-	for i, c := range allContainers(p) {
+	var ids []string
+	for i, c := range pp.ctrs {
 		init := i < inits
 		img := images[c.Name]
 		pc := podproto.Container{
@@ -209,19 +193,38 @@ func preparePod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *
 		if pc.ImageID == "" {
 			pc.ImageID = "sha256:" + img.ID
 		}
-		f, err := prepareContainer(store, p, c, img, pc, vols, etc, env)
-		if err != nil {
-			return nil, fmt.Errorf("preparing container %q: %w", c.Name, err)
-		}
 		w.Containers = append(w.Containers, pc)
-		pp.names = append(pp.names, c.Name)
-		pp.rootfs = append(pp.rootfs, f)
+		ids = append(ids, pc.ID)
 	}
+	// The pod removes what it leaves through podbox in the cleanup role
+	// (cleanup.go), as its last step.
+	w.Cleanup, w.CleanupEnv = CleanupCommand(dirs, p.Name, o.Store, ids)
 	return pp, nil
 }
 
-// prepareContainer writes container c's bundle and returns its root
-// filesystem as a detached mount.
+// sendRootfs makes each container's root filesystem and bundle and sends
+// the root filesystem on sock (FDMounts) as soon as it is made, so that
+// the pod mounts one while the next is made; then it ends the list.
+func (pp *preparedPod) sendRootfs(store *image.Store, sock *os.File) error {
+	for i, c := range pp.ctrs {
+		f, err := prepareContainer(store, pp.pod, c, pp.images[c.Name], pp.work.Containers[i], pp.vols, pp.etc, pp.env)
+		if err != nil {
+			return fmt.Errorf("preparing container %q: %w", c.Name, err)
+		}
+		err = podproto.SendMount(sock, c.Name, int(f.Fd()))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return podproto.EndMounts(sock, "")
+}
+
+// prepareContainer creates container c's storage container and mounts it
+// (in `up`'s own mount namespace), writes its bundle, whose root.path is
+// where the pod mounts the root filesystem, and returns the mount cloned
+// as a detached mount (open_tree); its own mount here it unmounts: the
+// clone lives on in the pod's mount namespace.
 func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc, env image.EnvSources) (*os.File, error) {
 	path, err := mounts.MountRootfs(store.Storage(), pc.ID, img.ID, containerMetadata(p.Name))
 	if err != nil {

@@ -268,9 +268,17 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 		return nil, err
 	}
 	defer pf.closeParentSide()
-	cmd := exec.Command("/proc/self/exe")
+	// The lean podbox-pod of this build when there is one, else podbox
+	// itself in the pod's role (podbinary.go).
+	bin, why := PodBinary()
+	env := os.Environ()
+	if bin == "" {
+		logrus.Debugf("pod %q: its process is podbox itself: %s", pod.Name, why)
+		bin, env = "/proc/self/exe", append(env, podproto.EnvPodChild+"=1")
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = env
 	cmd.Args = []string{podArgv0(pod.Name)}
-	cmd.Env = append(os.Environ(), podproto.EnvPodChild+"=1")
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{pf.workR, pf.evW, pf.exitW, pf.netR, pf.mountsChild}
@@ -360,24 +368,17 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 	}
 	unlock()
 	locked = false
-	prep, err := preparePod(ctx, store, rt, pod, objs, images, dirs, o)
+	prep, err := preparePod(rt, pod, objs, images, dirs, o)
 	if err != nil {
 		return fail(err)
 	}
-	defer prep.close()
 	prep.work.Ports = portFDs
 	if err := h.toPod.Encode(prep.work); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}
-	for i, name := range prep.names {
-		if err := podproto.SendMount(pf.mountsParent, name, int(prep.rootfs[i].Fd())); err != nil {
-			return fail(err)
-		}
-	}
-	if err := podproto.EndMounts(pf.mountsParent, ""); err != nil {
+	if err := prep.sendRootfs(store, pf.mountsParent); err != nil {
 		return fail(err)
 	}
-	prep.close()
 	if err := prep.fillTmpfs(cmd.Process.Pid, pf.mountsParent, h.exited); err != nil {
 		return fail(err)
 	}

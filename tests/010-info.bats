@@ -48,3 +48,21 @@ load helpers
     assert "$output" =~ "sudo apt-get install slirp4netns" "names the package"
     assert "$output" =~ "cannot run pods here" "verdict"
 }
+
+@test "info: which program runs the pods: podbox-pod beside podbox, else podbox itself, saying why" {
+    run_podbox info
+    assert "$output" =~ "pod process: +${PODBOX%/*}/podbox-pod \(lean\)" "the podbox-pod beside it"
+
+    local dir=$BATS_TEST_TMPDIR/alone
+    mkdir -p "$dir"
+    cp "$PODBOX" "$dir/podbox"
+    PODBOX=$dir/podbox run_podbox info
+    assert "$output" =~ "pod process: +podbox itself \(podbox-pod not found next to $dir/podbox\)" "none beside it"
+    assert "$output" =~ "podbox can run pods here" "it still runs pods"
+
+    printf '#!/bin/sh\n' >"$dir/podbox-pod"
+    chmod +x "$dir/podbox-pod"
+    PODBOX=$dir/podbox run_podbox info
+    assert "$output" =~ "pod process: +podbox itself \($dir/podbox-pod is not a Go program of podbox's" "one of another build"
+    assert "$output" =~ "warning: pod process: " "a warning"
+}

@@ -208,6 +208,28 @@ assert_no_pod_processes() {
     assert_no_pod_processes "$pod"
 }
 
+@test "pod: its PID 1 is podbox-pod beside podbox, else podbox itself" {
+    local pod pid
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 4344)"
+    pid=$(awk '{ print $1 }' "$(pod_rundir "$pod")/pid")
+    assert "$(readlink "/proc/$pid/exe")" == "${PODBOX%/*}/podbox-pod" "the pod's program"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+
+    # A podbox without podbox-pod beside it runs the pod itself.
+    local dir=$BATS_TEST_TMPDIR/alone
+    mkdir -p "$dir"
+    cp "$PODBOX" "$dir/podbox"
+    PODBOX=$dir/podbox run_podbox up -d -f "$(render sleeper.yaml "$pod" 4344)"
+    pid=$(awk '{ print $1 }' "$(pod_rundir "$pod")/pid")
+    assert "$(readlink "/proc/$pid/exe")" == "$dir/podbox" "the pod's program without podbox-pod"
+    pgrep -u "$(id -u)" -fx "sleep 4344" >/dev/null || die "the container does not run"
+    PODBOX=$dir/podbox run_podbox down "$pod"
+    assert_pod_gone "$pod"
+    assert_no_pod_processes "$pod"
+}
+
 @test "pod: a second up of a running pod fails naming it; two pods run side by side" {
     local a b
     a=$(safename)

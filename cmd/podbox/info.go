@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/podbox/podbox/sandbox"
 	"github.com/podbox/podbox/sandbox/hostcheck"
 	"github.com/podbox/podbox/sandbox/userns"
 	"github.com/urfave/cli/v2"
@@ -30,6 +31,7 @@ func infoCommand() *cli.Command {
 			}
 			r := hostcheck.Host()
 			nsChecks(c, r)
+			podProcess(r)
 			if err := printInfo(c.App.Writer, r, c.String("format")); err != nil {
 				return err
 			}
@@ -83,6 +85,17 @@ func nsChecks(c *cli.Context, r *hostcheck.Report) {
 	for _, ch := range inner {
 		r.Set(ch)
 	}
+}
+
+// podProcess says which program runs the pods' PID 1 (sandbox.PodBinary).
+func podProcess(r *hostcheck.Report) {
+	v, stale := sandbox.PodProcessInfo()
+	ch := hostcheck.Check{Name: "pod process", Status: hostcheck.OK, Value: v}
+	if stale {
+		ch.Status = hostcheck.Warn
+		ch.Fix = "each pod uses more memory: install the podbox-pod of this build beside podbox (make install, or go install github.com/podbox/podbox/cmd/...), or remove the other"
+	}
+	r.Set(ch)
 }
 
 func printInfo(w io.Writer, r *hostcheck.Report, format string) error {

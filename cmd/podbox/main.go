@@ -4,7 +4,8 @@
 // go to the sandbox, image, slirp and mounts packages. One binary plays a few
 // roles, chosen in main before any flag is parsed: go.podman.io/storage's
 // re-exec helpers, a child waiting for its user namespace map, the pod's
-// infra process, and the CLI.
+// infra process (when no podbox-pod is beside it), the cleanup helper a
+// pod runs at its end, and the CLI.
 //
 // Flags may follow positional arguments (`podbox logs web -c server -f`), as
 // kubectl and podman accept them: urfave/cli/v2 stops at the first argument,
@@ -45,6 +46,9 @@ func main() {
 	}
 	if sandbox.IsPodChild() {
 		os.Exit(pod.Main())
+	}
+	if sandbox.IsCleanup() { // run by a pod's PID 1 at its end (sandbox.CleanupCommand)
+		os.Exit(sandbox.CleanupMain())
 	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

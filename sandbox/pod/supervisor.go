@@ -231,6 +231,7 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	}
 	devnull, _ := os.Open(os.DevNull)
 	c.ran = true
+	log.debugf("container %q: %s create %s", name, p.rt.Name, c.spec.ID)
 	pid, err := p.rt.Create(ctx, c.spec.ID, c.spec.Bundle, devnull, outW, errW)
 	devnull.Close()
 	outW.Close()
@@ -261,6 +262,7 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		copying.Wait()
 		return 137, podproto.ReasonError, errStopped
 	}
+	log.debugf("container %q: pid %d, %s start", name, pid, p.rt.Name)
 	if err := p.rt.Start(ctx, c.spec.ID); err != nil {
 		_ = p.rt.Delete(ctx, c.spec.ID, true)
 		<-exited
