@@ -222,34 +222,36 @@ func dataDirName(t time.Time) string {
 	return ".." + t.Format("2006_01_02_15_04_05.000000000")
 }
 
-// writeContent writes files into dir in the kubelet's atomic-writer
-// layout: the files under dataDir, the symbolic link ..data → dataDir,
-// and for each top-level name a link name → ..data/name. Modes are set
-// past the umask.
-func writeContent(dir, dataDir string, files []File) error {
-	ts := filepath.Join(dir, dataDir)
-	if err := os.Mkdir(ts, 0o755); err != nil {
+// writeContent writes files into the directory root holds, in the
+// kubelet's atomic-writer layout: the files under dataDir, the symbolic
+// link ..data → dataDir, and for each top-level name a link name →
+// ..data/name. Modes are set past the umask. Everything goes through
+// root: nothing lands outside that directory, and a tmpfs unmounted
+// meanwhile takes the files with it rather than letting them reach the
+// disk below.
+func writeContent(root *os.Root, dataDir string, files []File) error {
+	if err := root.Mkdir(dataDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.Chmod(ts, 0o755); err != nil {
+	if err := root.Chmod(dataDir, 0o755); err != nil {
 		return err
 	}
 	top := map[string]bool{}
 	for _, f := range files {
-		p := filepath.Join(ts, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		p := path.Join(dataDir, f.Path)
+		if err := root.MkdirAll(path.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
+		if err := root.WriteFile(p, f.Data, f.Mode.Perm()); err != nil {
 			return err
 		}
-		if err := os.Chmod(p, f.Mode.Perm()); err != nil {
+		if err := root.Chmod(p, f.Mode.Perm()); err != nil {
 			return err
 		}
 		first, _, _ := strings.Cut(f.Path, "/")
 		top[first] = true
 	}
-	if err := os.Symlink(dataDir, filepath.Join(dir, "..data")); err != nil {
+	if err := root.Symlink(dataDir, "..data"); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(top))
@@ -258,11 +260,21 @@ func writeContent(dir, dataDir string, files []File) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := os.Symlink(filepath.Join("..data", n), filepath.Join(dir, n)); err != nil {
+		if err := root.Symlink(path.Join("..data", n), n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeContentAt is writeContent into directory dir.
+func writeContentAt(dir, dataDir string, files []File) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return writeContent(root, dataDir, files)
 }
 
 // ErrNotTmpfs reports a secret volume whose tmpfs is not where it should
@@ -272,7 +284,8 @@ var ErrNotTmpfs = errors.New("not a tmpfs: refusing to write secret files on dis
 // FillTmpfs writes the files of the pod's volumes that are tmpfs (secret
 // and projected volumes) through /proc/<pid>/root, pid being the pod's
 // PID 1, once it has mounted them in its own mount namespace: so their
-// content only ever exists in the pod's memory. Each must be a tmpfs.
+// content only ever exists in the pod's memory. Each must be a tmpfs,
+// checked on the directory the writes go through.
 func FillTmpfs(pid int, vols map[string]Volume) error {
 	names := make([]string, 0, len(vols))
 	for n := range vols {
@@ -284,19 +297,33 @@ func FillTmpfs(pid int, vols map[string]Volume) error {
 		if v.Kind != KindMemory || !v.Content {
 			continue
 		}
-		dir := filepath.Join(fmt.Sprintf("/proc/%d/root", pid), v.Source)
-		var st unix.Statfs_t
-		if err := unix.Statfs(dir, &st); err != nil {
+		if err := fillOne(filepath.Join(fmt.Sprintf("/proc/%d/root", pid), v.Source), v); err != nil {
 			return fmt.Errorf("volume %q: %w", v.Name, err)
-		}
-		if st.Type != unix.TMPFS_MAGIC {
-			return fmt.Errorf("volume %q: %s: %w", v.Name, v.Source, ErrNotTmpfs)
-		}
-		if err := writeContent(dir, v.dataDir, v.Files); err != nil {
-			return fmt.Errorf("writing volume %q: %w", v.Name, err)
 		}
 	}
 	return nil
+}
+
+func fillOne(dir string, v Volume) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	d, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	var st unix.Statfs_t
+	err = unix.Fstatfs(int(d.Fd()), &st)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	if st.Type != unix.TMPFS_MAGIC {
+		return fmt.Errorf("%s: %w", v.Source, ErrNotTmpfs)
+	}
+	return writeContent(root, v.dataDir, v.Files)
 }
 
 // contentSubPath is where subPath sub of a content volume is, from the

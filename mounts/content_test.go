@@ -1,6 +1,7 @@
 package mounts
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -179,7 +181,7 @@ func TestWriteContent(t *testing.T) {
 	if ts != "..2026_11_28_10_00_00.000000005" {
 		t.Errorf("dataDirName: %s", ts)
 	}
-	if err := writeContent(dir, ts, []File{{"x/y", []byte("1"), 0o640}, {"z", []byte("2"), 0o644}}); err != nil {
+	if err := writeContentAt(dir, ts, []File{{"x/y", []byte("1"), 0o640}, {"z", []byte("2"), 0o644}}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -192,5 +194,33 @@ func TestWriteContent(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "x/y")); err != nil || string(b) != "1" {
 		t.Errorf("x/y: %q %v", b, err)
+	}
+}
+
+// FillTmpfs writes only into a tmpfs: through /proc/<pid>/root, on a
+// directory that is not one, it refuses and writes nothing.
+func TestFillTmpfs(t *testing.T) {
+	dir := t.TempDir()
+	v := Volume{Name: "sec", Source: dir, Kind: KindMemory, Content: true, dataDir: dataDirName(time.Now()),
+		Files: []File{{"password", []byte("s3cret"), 0o644}}}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	err := FillTmpfs(os.Getpid(), map[string]Volume{"sec": v})
+	if st.Type == unix.TMPFS_MAGIC {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "password")); err != nil || string(b) != "s3cret" {
+			t.Errorf("on a tmpfs: %q %v", b, err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrNotTmpfs) {
+		t.Fatalf("on disk: got %v, want ErrNotTmpfs", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("on disk: wrote %v", ents)
 	}
 }

@@ -134,7 +134,7 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 			return nil, nil, fmt.Errorf("making volume %q: %w", v.Name, err)
 		}
 		if vol.Kind == KindConfig {
-			if err := writeContent(dir, vol.dataDir, vol.Files); err != nil {
+			if err := writeContentAt(dir, vol.dataDir, vol.Files); err != nil {
 				return nil, nil, fmt.Errorf("writing volume %q: %w", v.Name, err)
 			}
 		}

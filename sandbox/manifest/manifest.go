@@ -8,6 +8,11 @@
 //   - A file holds any number of YAML documents (`---`); each is a Pod, a
 //     ConfigMap or a Secret, apiVersion v1. Other kinds are an error, empty
 //     documents are skipped.
+//   - Several files load together as `kubectl apply -f a -f b` does (Load):
+//     a directory stands for its *.yaml, *.yml and *.json files in name
+//     order, not recursing; each file is bounded and reported on by its
+//     own name, and the pods of any file see the ConfigMaps and Secrets of
+//     all (of two with the same name, the last, as apply leaves it).
 //   - An unknown field is an error naming its path and line
 //     (`pod.yaml:9: spec.containers[1].imagePullPolcy: unknown field`), as
 //     `kubectl apply --validate=strict` does; a value of the wrong type is an
@@ -25,10 +30,17 @@
 //     "default", restartPolicy Always, terminationGracePeriodSeconds 30,
 //     imagePullPolicy Always for `:latest` or no tag else IfNotPresent,
 //     port protocol TCP.
-//   - env[].valueFrom.configMapKeyRef/secretKeyRef and envFrom are resolved
-//     at load time from the ConfigMaps and Secrets of the same file (see
-//     env.go), so a pod's containers carry plain values; a missing object or
-//     key that is not optional is an error naming the field.
+//   - What env, envFrom and configMap, secret and projected volumes take
+//     from ConfigMaps and Secrets is checked at load (refs.go), so a
+//     missing object or key that is not optional is an error naming the
+//     field, its file and line, worded alike for env and volumes (`Secret
+//     "db" not found in pod.yaml`, `key "x" not found in ConfigMap "app"`)
+//     where the kubelet would fail the container or the mount. The pods
+//     keep their references: the values are read when the pod is prepared
+//     (image.ProcessFor, mounts.Setup), so `get pod` shows the spec as
+//     written and no secret value is copied into the pod's files. fieldRef
+//     paths and resourceFieldRef resources are checked against the lists
+//     the API server allows (package downward).
 //   - A manifest is bounded as the API server bounds a request (limits.go):
 //     at most 3 MiB read (a longer file or stream is refused without being
 //     read to its end), annotations at most 256 KiB per object, and YAML
