@@ -333,6 +333,19 @@ data: {MODE: other}
 	}
 }
 
+func TestEnvFromInvalidKeys(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {good: a, \"bad key\": b, 1st: c}\n---\n" + podHead +
+		"  containers:\n  - name: a\n    image: b\n    envFrom:\n    - configMapRef: {name: c}\n"
+	f, err := Parse("pod.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `pod.yaml:15: spec.containers[0].envFrom[0]: keys 1st, bad key skipped: they are not valid environment variable names`
+	if len(f.Warnings) != 1 || f.Warnings[0] != want {
+		t.Errorf("got %q, want %q", f.Warnings, want)
+	}
+}
+
 func TestLoadSeveral(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, data string) string {

@@ -2,8 +2,11 @@ package manifest
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // checkRefs checks, for every pod, what its env, envFrom and volumes take
@@ -121,11 +124,32 @@ func (r refChecker) volume(f string, s *corev1.VolumeSource) {
 func (r refChecker) container(field string, c *corev1.Container) {
 	for i, src := range c.EnvFrom {
 		ef := fmt.Sprintf("%s.envFrom[%d]", field, i)
+		var keys []string
 		switch {
 		case src.ConfigMapRef != nil:
 			r.configMap(ef+".configMapRef.name", src.ConfigMapRef.Name, src.ConfigMapRef.Optional, nil, nil)
+			if cm := r.f.ConfigMap(r.ns, src.ConfigMapRef.Name); cm != nil {
+				keys = sortedKeys(cm.Data)
+			}
 		case src.SecretRef != nil:
 			r.secret(ef+".secretRef.name", src.SecretRef.Name, src.SecretRef.Optional, nil, nil)
+			if s := r.f.Secret(r.ns, src.SecretRef.Name); s != nil {
+				for k := range SecretData(s) {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+			}
+		}
+		// The kubelet skips them with an InvalidEnvironmentVariableNames
+		// event; podbox says so at once.
+		var bad []string
+		for _, k := range keys {
+			if len(validation.IsEnvVarName(src.Prefix+k)) > 0 {
+				bad = append(bad, src.Prefix+k)
+			}
+		}
+		if len(bad) > 0 {
+			r.f.Warnings = append(r.f.Warnings, fmt.Sprintf("%s:%d: %s: keys %s skipped: they are not valid environment variable names", r.v.file, r.v.line(ef), ef, strings.Join(bad, ", ")))
 		}
 	}
 	for i, e := range c.Env {
