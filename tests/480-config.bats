@@ -39,6 +39,7 @@ load helpers
     assert "$output" =~ "no API server" "token placeholder"
 
     # env: the downward API, the ConfigMap, $(VAR), the service variables.
+    # shellcheck disable=SC2016 # expanded in the container
     run_podbox exec "$pod" -- sh -c 'echo "$POD_NAME|$NODE|$POD_IP|$SA|$NOTE|$CPU_LIMIT|$LEVEL|$CFG_level|$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT|$KUBERNETES_PORT"'
     assert "$output" == "$pod|$(hostname)|10.0.2.100|builder|from the downward API|$(($(nproc) * 1000))|3|3|10.96.0.1:443|tcp://10.96.0.1:443"
     wait_for 10 grep -q "hello $pod at level 3" "$(pod_datadir "$pod")/logs/main.log"
