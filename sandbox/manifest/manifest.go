@@ -69,6 +69,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // File is what one manifest file, or several given together, holds.
@@ -320,12 +321,58 @@ func (f *File) addDocument(doc *yaml.Node) error {
 		f.lines[o] = w.lines
 		f.files[o] = f.Path
 	case *corev1.ConfigMap:
+		bin := make(map[string][]byte, len(o.BinaryData))
+		for k, v := range o.BinaryData {
+			bin[k] = v
+		}
+		if err := f.checkObject(w.lines, o.Name, stringKeys(o.Data), bin, "binaryData"); err != nil {
+			return err
+		}
 		f.ConfigMaps = append(f.ConfigMaps, o)
 	case *corev1.Secret:
+		if err := f.checkObject(w.lines, o.Name, stringKeys(o.StringData), o.Data, "data"); err != nil {
+			return err
+		}
 		f.Secrets = append(f.Secrets, o)
 	}
 	return nil
 }
+
+// checkObject checks a ConfigMap's or Secret's name and keys as the API
+// server does: keys become file names in volumes, so none may be a path
+// or start with "..". strs are the keys of data (ConfigMap) or stringData
+// (Secret), other those of the field named otherField.
+func (f *File) checkObject(lines map[string]int, name string, strs []string, other map[string][]byte, otherField string) error {
+	v := &validator{file: f.Path, lines: lines}
+	v.dns("metadata.name", name, true)
+	strField := "data"
+	if otherField == "data" {
+		strField = "stringData"
+	}
+	for _, fk := range []struct {
+		field string
+		keys  []string
+	}{{strField, strs}, {otherField, sortedKeys(other)}} {
+		for _, k := range fk.keys {
+			if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+				v.fail(fk.field+"["+k+"]", "invalid key %q: %s", k, strings.Join(errs, "; "))
+			}
+		}
+	}
+	if otherField == "binaryData" {
+		for _, k := range strs {
+			if _, dup := other[k]; dup {
+				v.fail("binaryData["+k+"]", "key %q is in data too", k)
+			}
+		}
+	}
+	if v.err != nil {
+		return v.err
+	}
+	return nil
+}
+
+func stringKeys(m map[string]string) []string { return sortedKeys(m) }
 
 func scalarField(m *yaml.Node, key string) string {
 	if v := mapValue(m, key); v != nil && v.Kind == yaml.ScalarNode {

@@ -109,6 +109,10 @@ func TestLoadErrors(t *testing.T) {
 		{"wrong apiVersion", "apiVersion: v2\nkind: Pod\n", 1, "apiVersion", "must be v1"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: p}\n", 1, "kind", "required"},
 		{"no pod", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", 0, "", "no Pod"},
+		{"configMap key a path", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  ok: x\n  ../etc/passwd: y\n", 13, "data[../etc/passwd]", "invalid key"},
+		{"secret key starting with ..", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {..data: y}\n", 11, "stringData[..data]", "must not start with '..'"},
+		{"configMap key twice", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: x}\nbinaryData: {k: AA==}\n", 12, "binaryData[k]", "in data too"},
+		{"configMap name", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Conf_1}\n", 10, "metadata.name", "invalid name"},
 		{"syntax", podHead + "  containers:\n  - name: a\n   image: b\n", 5, "", "invalid YAML"},
 		{"grace negative", podHead + "  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n", 6, "spec.terminationGracePeriodSeconds", "0 or more"},
 		{"int32 overflow", podHead + "  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 99999999999}]\n", 9, "spec.containers[0].ports[0].containerPort", "out of range"},
@@ -334,13 +338,13 @@ data: {MODE: other}
 }
 
 func TestEnvFromInvalidKeys(t *testing.T) {
-	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {good: a, \"bad key\": b, 1st: c}\n---\n" + podHead +
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {good: a, 2nd: b, 1st: c}\n---\n" + podHead +
 		"  containers:\n  - name: a\n    image: b\n    envFrom:\n    - configMapRef: {name: c}\n"
 	f, err := Parse("pod.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `pod.yaml:15: spec.containers[0].envFrom[0]: keys 1st, bad key skipped: they are not valid environment variable names`
+	want := `pod.yaml:15: spec.containers[0].envFrom[0]: keys 1st, 2nd skipped: they are not valid environment variable names`
 	if len(f.Warnings) != 1 || f.Warnings[0] != want {
 		t.Errorf("got %q, want %q", f.Warnings, want)
 	}
