@@ -97,6 +97,6 @@ load helpers
     local pod
     pod=$(safename)
     run_podbox up -f "$(render config-optional.yaml "$pod")"
-    assert "$output" =~ "main \| files: 0 token: unset"
+    assert "$output" =~ "main \| files: 0 token: unset user: admin" "optional: nothing; the projected secret in the foreground"
     assert_pod_gone "$pod"
 }
