@@ -43,6 +43,11 @@ func ForContainer(c *corev1.Container, vols map[string]Volume, etc Etc) ([]specs
 		if vm.ReadOnly || v.ReadOnly {
 			opts = append(opts, "ro")
 		}
+		if v.Kind == KindMemory {
+			// As the tmpfs itself is: runc keeps its flags on the bind,
+			// crun remounts the bind with the spec's flags only.
+			opts = append(opts, "nosuid", "nodev")
+		}
 		dst := path.Clean(vm.MountPath)
 		taken[dst] = true
 		ms = append(ms, specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts})

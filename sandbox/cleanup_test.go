@@ -120,3 +120,26 @@ func TestCleanupRun(t *testing.T) {
 		}
 	})
 }
+
+// TestCleanupMainRefuses: a job it cannot read, or whose directories are
+// not the pod's, removes nothing and exits 1.
+func TestCleanupMainRefuses(t *testing.T) {
+	dir := scratchDirs(t)
+	victim := filepath.Join(dir, "victim")
+	if err := os.Mkdir(victim, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := json.Marshal(cleanupJob{Pod: "victim", Run: victim, Data: victim})
+	for _, job := range []string{"{", `{"pod":"../x","run":"/x","data":"/x"}`, string(bad)} {
+		t.Setenv(envCleanup, job)
+		if code := CleanupMain(); code != 1 {
+			t.Errorf("CleanupMain with %s: exit code %d, want 1", job, code)
+		}
+		if IsCleanup() {
+			t.Errorf("%s still set after CleanupMain", envCleanup)
+		}
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Errorf("%s: %v", victim, err)
+	}
+}

@@ -23,8 +23,9 @@ package sandbox
 // if all of these that either binary has, and the Go version, are
 // podbox's own. The Makefile builds podbox-pod without -trimpath for that:
 // -trimpath drops -ldflags from the build information (go.dev/issue/52372),
-// and with GOFLAGS=-buildvcs=false (as on the CI machine) main.version is
-// the only stamp a make-built binary carries. Build settings that may
+// and with GOFLAGS=-buildvcs=false (as on the CI machine), or in a git
+// worktree (whose .git is a file, where go build stamps no revision),
+// main.version is the only stamp a make-built binary carries. Build settings that may
 // differ are not compared: bin/podbox-dynamic (cgo, no tags) goes with
 // bin/podbox-pod. A build that has no version, revision or main.version
 // (go build -buildvcs=false, no Makefile) proves nothing, and its
@@ -159,7 +160,9 @@ func checkPodBinary(path string, self *debug.BuildInfo) (b podBinary, exists boo
 	b = podBinary{path: path, why: "of podbox's own build"}
 	if other, err := readBuildInfo(path); err != nil {
 		b = podBinary{why: fmt.Sprintf("%s is not a Go program of podbox's: %v", path, err), otherBuild: true}
-	} else if err := sameBuild(self, other); err != nil {
+	} else if err := sameBuild(self, other); errors.Is(err, errUnidentifiedBuild) {
+		b = podBinary{why: fmt.Sprintf("%s may be of another build: %v", path, err), otherBuild: true}
+	} else if err != nil {
 		b = podBinary{why: fmt.Sprintf("%s is of another build: %v", path, err), otherBuild: true}
 	}
 	if podBinaryCache.m == nil {
@@ -169,12 +172,15 @@ func checkPodBinary(path string, self *debug.BuildInfo) (b podBinary, exists boo
 	return b, true
 }
 
+// errUnidentifiedBuild: podbox's own build says nothing to compare.
+var errUnidentifiedBuild = errors.New("podbox's build has no module version, VCS revision or main.version to compare it with (build with make, or go install …@version)")
+
 // sameBuild returns nil if the two binaries were built from the same
 // source, as far as their build information tells (see the top of this
 // file), else what differs.
 func sameBuild(self, other *debug.BuildInfo) error {
 	if !identified(self) {
-		return errors.New("podbox has no module version, VCS revision or main.version to compare")
+		return errUnidentifiedBuild
 	}
 	differ := self.GoVersion != other.GoVersion || self.Main.Path != other.Main.Path ||
 		self.Main.Version != other.Main.Version || self.Main.Sum != other.Main.Sum ||

@@ -134,6 +134,7 @@ func TestFindPodBinary(t *testing.T) {
 		{name: "a stale one next to podbox, a good one in libexec", make: map[string]func(*testing.T, string){"bin/podbox-pod": script, "libexec/podbox/podbox-pod": goProgram}, found: "libexec/podbox/podbox-pod"},
 		{name: "none", why: "podbox-pod not found next to "},
 		{name: "not a Go program", make: map[string]func(*testing.T, string){"bin/podbox-pod": script}, why: "is not a Go program of podbox's", stale: true},
+		{name: "podbox says nothing of its build", make: map[string]func(*testing.T, string){"bin/podbox-pod": goProgram}, self: build("(devel)"), why: "may be of another build: podbox's build has no module version", stale: true},
 		{name: "another build", make: map[string]func(*testing.T, string){"bin/podbox-pod": goProgram}, self: build("v9.9.9"), why: "is of another build", stale: true},
 		{name: "not executable", make: map[string]func(*testing.T, string){"bin/podbox-pod": func(t *testing.T, p string) {
 			goProgram(t, p)

@@ -176,6 +176,12 @@
 //   - Host loopback is off unless the pod has the annotation
 //     podbox.io/allow-host-loopback: "true" (then 10.0.2.2 is the host's
 //     127.0.0.1).
+//   - The program of the pod's PID 1 is the small podbox-pod of podbox's
+//     own build when there is one beside podbox (or in ../libexec/podbox),
+//     else podbox itself (podbinary.go: why, and what "same build" means;
+//     `podbox info` says which). At its end PID 1 runs podbox for a moment
+//     in the cleanup role, which has the image store that podbox-pod does
+//     not link (cleanup.go).
 package sandbox
 
 import (

@@ -12,9 +12,9 @@ import (
 )
 
 // runtimeAndStorageChecks runs inside the user namespace: it tries each OCI
-// runtime with a real container (crun 1.8 fails on hybrid cgroup hosts while
-// runc works, so finding the binary is not enough) and names the storage
-// driver podbox would use.
+// runtime with a real container (crun 1.8 fails on hybrid cgroup hosts
+// unless an empty tmpfs hides them, so finding the binary is not enough) and
+// names the storage driver podbox would use.
 func runtimeAndStorageChecks(c *cli.Context) []hostcheck.Check {
 	return []hostcheck.Check{runtimeCheck(c), storageCheck(c)}
 }
@@ -22,6 +22,7 @@ func runtimeAndStorageChecks(c *cli.Context) []hostcheck.Check {
 func runtimeCheck(c *cli.Context) hostcheck.Check {
 	ch := hostcheck.Check{Name: "runtime"}
 	cands := ociruntime.Candidates()
+	why := "the first of crun, runc that runs a container here"
 	if want := c.String("runtime"); want != "" {
 		r, _, err := probe.Find(c.Context, want)
 		if err != nil {
@@ -29,6 +30,7 @@ func runtimeCheck(c *cli.Context) hostcheck.Check {
 			return ch
 		}
 		cands = []*ociruntime.Runtime{r}
+		why = "chosen with --runtime"
 	}
 	if len(cands) == 0 {
 		ch.Status, ch.Value, ch.Fix = hostcheck.Missing, "no OCI runtime found (crun, runc)", "install runc: sudo apt-get install runc (or crun)"
@@ -38,12 +40,16 @@ func runtimeCheck(c *cli.Context) hostcheck.Check {
 	var notes []string
 	for _, r := range cands {
 		desc := fmt.Sprintf("%s %s (%s)", r.Name, versionNumber(r.Version()), r.Path)
-		if _, err := probe.Probe(c.Context, r); err != nil {
+		res, err := probe.Probe(c.Context, r)
+		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s fails here: %s", desc, oneLine(err.Error())))
 			continue
 		}
+		if how := res.String(); how != "" {
+			desc = fmt.Sprintf("%s %s (%s, %s)", r.Name, versionNumber(r.Version()), r.Path, how)
+		}
 		if works == "" {
-			works = desc
+			works = desc + ": " + why
 		} else {
 			notes = append(notes, desc+" works too")
 		}

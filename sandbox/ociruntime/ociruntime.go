@@ -138,6 +138,8 @@ func (r *Runtime) run(cmd *exec.Cmd) error {
 
 // Command builds `RUNTIME [--root ROOT] [--log FILE --log-format json]
 // ARGS…`, for commands this package has no method for (the probe's `run`).
+// The caller runs it, not Run: the probe runs where no reaper does, and
+// must start the runtime from its own OS thread (its mount namespace).
 func (r *Runtime) Command(ctx context.Context, logFile string, args ...string) *exec.Cmd {
 	var global []string
 	if r.Root != "" {

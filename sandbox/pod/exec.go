@@ -178,13 +178,15 @@ func (p *podProc) runExec(uc *net.UnixConn, c *container, req podproto.ExecReque
 	<-consoleDone
 	if err != nil {
 		// The runtime's own words (no such command, not running any
-		// more); 127 for a missing executable, as Podman says it.
+		// more); 127 for a missing executable, as Podman says it. runc
+		// says "executable file not found", crun "executable file `x`
+		// not found in $PATH: No such file or directory".
 		msg := ociruntime.LogError(o.Log)
 		if msg == "" {
 			msg = err.Error()
 		}
 		code := 126
-		if strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory") {
+		if lower := strings.ToLower(msg); strings.Contains(lower, "executable file not found") || strings.Contains(lower, "no such file or directory") {
 			code = 127
 		}
 		return podproto.ExecReply{ExitCode: code, Error: msg, Shown: !req.TTY}

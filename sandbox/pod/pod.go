@@ -362,7 +362,7 @@ func (p *podProc) setup() error {
 		return fmt.Errorf("setting the hostname: %w", err)
 	}
 	if w.Runtime.CgroupTmpfs {
-		if err := unix.Mount("tmpfs", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755"); err != nil {
+		if err := unix.Mount("tmpfs", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
 			return fmt.Errorf("mounting a tmpfs over /sys/fs/cgroup: %w", err)
 		}
 		p.mounts = append(p.mounts, "/sys/fs/cgroup")

@@ -6,8 +6,9 @@
 //
 // Decisions:
 //
-//   - Which runtime: --runtime names one (runc, crun or a path); otherwise
-//     the first of crun, runc that runs a trivial container here (Probe).
+//   - Which runtime: --runtime names one (runc, crun or a path: used even
+//     if its probe fails); otherwise the first of crun, runc that runs a
+//     trivial container here (Probe).
 //     crun 1.8 fails in a rootless user namespace on a cgroup v1 hybrid host
 //     ("cgroups in hybrid mode not supported") where runc 1.1 works, so
 //     finding a binary is not enough. Probe results are cached in
@@ -17,6 +18,19 @@
 //     runs), so only the first command after a boot or an upgrade of
 //     either pays for the probe, and two podbox builds never share a
 //     result.
+//   - crun is preferred wherever it works: it creates a container in ~10 ms
+//     where runc takes ~30 (measured on a hybrid host, issue 10). crun 1.8
+//     refuses a hybrid or v1 cgroup layout even rootless, where it would
+//     use no cgroup at all, but runs when an empty tmpfs covers
+//     /sys/fs/cgroup. So where cgroups are not unified and the plain probe
+//     fails, Probe tries again with that tmpfs, in a mount namespace of its
+//     own on a dedicated OS thread (the CLI's mounts stay as they are), and
+//     Result.CgroupTmpfs tells the pod to mount the same tmpfs in its own
+//     mount namespace before it runs the runtime
+//     (podproto.Runtime.CgroupTmpfs). Nothing is lost: without cgroup v2
+//     delegation a rootless runtime applies no limits anyway, and the
+//     containers' specs mount no cgroup filesystem. runc stays the fallback,
+//     and --runtime runc chooses it.
 //   - The probe's program is not podbox itself: a podbox built with cgo
 //     (`go build`, `go install`) is dynamically linked and cannot run in
 //     an empty rootfs, and its failure said nothing about the runtime.
@@ -83,48 +97,68 @@ func (r Result) String() string {
 	return "with an empty /sys/fs/cgroup: " + r.Why
 }
 
-// Find returns the runtime named name: "runc", "crun", or a path to a binary
-// (used as given, not probed). "" picks the first of ociruntime.Known that
-// passes Probe here. Find must run inside podbox's user namespace.
+// Find returns the runtime named name: "runc", "crun", or a path to a
+// binary, used even if its probe fails (the probe only says whether it
+// needs CgroupTmpfs). "" picks the first of ociruntime.Known (crun first)
+// that passes Probe here. Find must run inside podbox's user namespace.
 func Find(ctx context.Context, name string) (*ociruntime.Runtime, Result, error) {
+	cache := loadCache()
 	if name != "" {
 		r, err := ociruntime.Named(name)
-		return r, Result{}, err
+		if err != nil {
+			return nil, Result{}, err
+		}
+		res, err := cachedProbe(ctx, r, cache)
+		if ctx.Err() != nil {
+			return nil, Result{}, ctx.Err()
+		}
+		if err != nil {
+			return r, Result{}, nil
+		}
+		return r, res, nil
 	}
 	cands := ociruntime.Candidates()
 	if len(cands) == 0 {
 		return nil, Result{}, ociruntime.ErrNoRuntime
 	}
-	cache := loadCache()
 	var failures []string
 	for _, r := range cands {
-		key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
-		if e, ok := cache[key]; ok && e.Stamp == stamp {
-			if e.OK {
-				return r, e.Result, nil
-			}
-			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
-			continue
-		}
-		res, err := Probe(ctx, r)
+		res, err := cachedProbe(ctx, r, cache)
 		if ctx.Err() != nil {
 			return nil, Result{}, ctx.Err()
 		}
-		e := cacheEntry{Stamp: stamp, OK: err == nil, Result: res}
-		if err != nil {
-			e.Error = err.Error()
-			failures = append(failures, fmt.Sprintf("%s: %s", r.Path, e.Error))
-		}
-		cache[key] = e
-		saveCache(cache)
 		if err == nil {
 			return r, res, nil
 		}
+		failures = append(failures, fmt.Sprintf("%s: %v", r.Path, err))
 	}
 	return nil, Result{}, &hintError{
 		err:  fmt.Errorf("no OCI runtime works here: %s", strings.Join(failures, "; ")),
 		hint: "install runc (sudo apt-get install runc), or choose one with --runtime; `podbox info` shows what was tried",
 	}
+}
+
+// cachedProbe is Probe, or its result in cache while both binaries are
+// unchanged; a new result is saved.
+func cachedProbe(ctx context.Context, r *ociruntime.Runtime, cache map[string]cacheEntry) (Result, error) {
+	key, stamp := cacheKey(r.Path), cacheStamp(r.Path)
+	if e, ok := cache[key]; ok && e.Stamp == stamp {
+		if e.OK {
+			return e.Result, nil
+		}
+		return Result{}, errors.New(e.Error)
+	}
+	res, err := Probe(ctx, r)
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
+	}
+	e := cacheEntry{Stamp: stamp, OK: err == nil, Result: res}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	cache[key] = e
+	saveCache(cache)
+	return res, err
 }
 
 // Probe runs a trivial container with the runtime: a tiny static program
@@ -133,9 +167,79 @@ func Find(ctx context.Context, name string) (*ociruntime.Runtime, Result, error)
 // capabilities) plus its own network, IPC and UTS namespaces so that it
 // does not depend on where it runs, nor on how podbox was linked. It must
 // run inside podbox's user namespace. The error carries the runtime's
-// message.
+// message. Where cgroups are not unified (v1 or hybrid) and the runtime
+// fails, it tries again with an empty tmpfs over /sys/fs/cgroup, in a
+// mount namespace of its own, and says so in the Result.
 func Probe(ctx context.Context, r *ociruntime.Runtime) (Result, error) {
-	return Result{}, run(ctx, r)
+	err := run(ctx, r)
+	if err == nil || ctx.Err() != nil {
+		return Result{}, err
+	}
+	layout := cgroupLayout()
+	if layout == "cgroup v2" {
+		return Result{}, err
+	}
+	// crun refuses a hybrid layout even where it would use no cgroup at
+	// all (rootless, no delegation): hide the layout from it.
+	if err2 := inMountNamespace(func() error {
+		if err := hideCgroups(); err != nil {
+			return err
+		}
+		return run(ctx, r)
+	}); err2 != nil {
+		if ctx.Err() != nil {
+			return Result{}, err2
+		}
+		return Result{}, fmt.Errorf("%w (and with an empty /sys/fs/cgroup: %v)", err, err2)
+	}
+	return Result{CgroupTmpfs: true, Why: layout}, nil
+}
+
+// HideCgroups mounts an empty tmpfs over /sys/fs/cgroup, in the caller's
+// mount namespace: what a runtime whose Result says CgroupTmpfs needs
+// before it runs.
+func HideCgroups() error { return hideCgroups() }
+
+func hideCgroups() error {
+	if err := unix.Mount("tmpfs", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {
+		return fmt.Errorf("mounting an empty tmpfs over /sys/fs/cgroup: %w", err)
+	}
+	return nil
+}
+
+// inMountNamespace runs f on an OS thread of its own in a new mount
+// namespace (its mounts private), so that what f mounts, and the
+// processes it starts, see mounts no other thread sees. The thread ends
+// with f: it is never handed back to the Go scheduler.
+func inMountNamespace(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // and never unlocked: the thread exits with the goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			errc <- fmt.Errorf("making a mount namespace: %w", err)
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			errc <- fmt.Errorf("making mounts private: %w", err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// cgroupLayout names how the cgroup hierarchies are mounted here: "cgroup
+// v2" (unified), "hybrid cgroups" (v1 controllers, v2 at
+// /sys/fs/cgroup/unified), or "cgroup v1".
+func cgroupLayout() string {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "cgroup v2"
+	}
+	if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "hybrid cgroups"
+	}
+	return "cgroup v1"
 }
 
 func run(ctx context.Context, r *ociruntime.Runtime) error {

@@ -18,6 +18,7 @@ import (
 func TestMain(m *testing.M) { nstest.Main(m) }
 
 func TestFindByPath(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	bin := filepath.Join(t.TempDir(), "myrunc")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho myrunc version 9\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -120,6 +121,15 @@ func TestProbeInside(t *testing.T) {
 	}
 	if ok == 0 {
 		t.Fatal("no runtime passed the probe")
+	}
+	// crun 1.8 refuses hybrid cgroups but runs with them hidden.
+	if layout := cgroupLayout(); layout != "cgroup v2" {
+		if r, err := ociruntime.Named("crun"); err == nil {
+			res, err := Probe(context.Background(), r)
+			if err != nil || !res.CgroupTmpfs || res.Why != layout {
+				t.Errorf("crun on %s: %+v, %v; want it to pass with an empty /sys/fs/cgroup", layout, res, err)
+			}
+		}
 	}
 	r, res, err := Find(context.Background(), "")
 	if err != nil {
