@@ -323,18 +323,65 @@ func fillOne(dir string, v Volume) error {
 	if st.Type != unix.TMPFS_MAGIC {
 		return fmt.Errorf("%s: %w", v.Source, ErrNotTmpfs)
 	}
-	return writeContent(root, v.dataDir, v.Files)
+	if err := writeContent(root, v.dataDir, v.Files); err != nil {
+		return err
+	}
+	for _, d := range v.subDirs {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// contentSubPath is where subPath sub of a content volume is, from the
-// files podbox writes there (the tmpfs ones are written later, in the
-// pod's mount namespace, so the disk cannot tell).
+// contentSubPath is where subPath sub of a tmpfs content volume is, from
+// the files podbox writes there (they are written later, in the pod's
+// mount namespace, so the disk cannot tell): under the data directory if
+// a file is there, else the directory FillTmpfs makes for it, as the
+// kubelet makes a missing subPath.
 func contentSubPath(v Volume, sub string) (string, error) {
 	sub = path.Clean(sub)
-	for _, f := range v.Files {
-		if f.Path == sub || strings.HasPrefix(f.Path, sub+"/") {
-			return filepath.Join(v.Source, v.dataDir, filepath.FromSlash(sub)), nil
+	if hasPath(v.Files, sub) {
+		return filepath.Join(v.Source, v.dataDir, filepath.FromSlash(sub)), nil
+	}
+	for _, d := range v.subDirs {
+		if d == sub {
+			return filepath.Join(v.Source, filepath.FromSlash(sub)), nil
 		}
 	}
 	return "", fmt.Errorf("no file or directory %q in the volume", sub)
+}
+
+// hasPath reports whether p is a file of files or a directory above one.
+func hasPath(files []File, p string) bool {
+	for _, f := range files {
+		if f.Path == p || strings.HasPrefix(f.Path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// missingSubPaths are the subPaths of v that pod's containers mount and
+// that none of v's files provides.
+func missingSubPaths(pod *corev1.Pod, v Volume) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, vm := range c.VolumeMounts {
+				sub := path.Clean(vm.SubPath)
+				if vm.Name != v.Name || vm.SubPath == "" || hasPath(v.Files, sub) || seen[sub] {
+					continue
+				}
+				// ".." and the atomic writer's own names are not ours to make.
+				if path.IsAbs(sub) || strings.HasPrefix(sub, "..") {
+					continue
+				}
+				seen[sub] = true
+				out = append(out, sub)
+			}
+		}
+	}
+	return out
 }

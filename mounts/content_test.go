@@ -171,7 +171,20 @@ func TestSetupContent(t *testing.T) {
 		t.Errorf("configMap subPath: %s, want %s", ms[1].Source, want)
 	}
 	if _, err := ForContainer(&corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "sec", MountPath: "/x", SubPath: "nope"}}}, vols, Etc{}); err == nil {
-		t.Error("subPath nope into a secret volume: no error")
+		t.Error("subPath nope, which no container of the pod mounts, into a secret volume: no error")
+	}
+	// A subPath the pod mounts that no file has: a directory, made with the files.
+	pod.Spec.Containers = []corev1.Container{{Name: "c", VolumeMounts: []corev1.VolumeMount{{Name: "sec", MountPath: "/cache", SubPath: "cache/x"}}}}
+	vols, _, err = Setup(pod, t.TempDir(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err = ForContainer(&pod.Spec.Containers[0], vols, Etc{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(vols["sec"].Source, "cache/x"); ms[0].Source != want || !reflect.DeepEqual(vols["sec"].subDirs, []string{"cache/x"}) {
+		t.Errorf("missing subPath: %s (dirs %q), want %s", ms[0].Source, vols["sec"].subDirs, want)
 	}
 }
 

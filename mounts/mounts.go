@@ -82,7 +82,8 @@ type Volume struct {
 	// Files podbox writes (Setup on disk, FillTmpfs on tmpfs).
 	Content bool
 	Files   []File
-	dataDir string // the atomic writer's ..<time> directory
+	dataDir string   // the atomic writer's ..<time> directory
+	subDirs []string // tmpfs content volumes: subPaths the containers mount that no file has, made as directories
 }
 
 // VolumesDir is where Setup puts a pod's volumes under its data dir.
@@ -119,6 +120,7 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 			if s.Secret != nil || s.Projected != nil {
 				// The kubelet's memory-backed emptyDir: mode 1777.
 				vol.Kind, vol.TmpfsOptions = KindMemory, "mode=1777"
+				vol.subDirs = missingSubPaths(pod, vol)
 				vols[v.Name] = vol
 				continue
 			}
