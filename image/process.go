@@ -6,13 +6,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/moby/sys/user"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/podbox/podbox/sandbox/downward"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Process is what a container runs, from its image config and its
@@ -41,19 +44,22 @@ var ErrNoCommand = errors.New("no command: the image has no ENTRYPOINT or CMD an
 //     neither: ENTRYPOINT+CMD; command: command+args (image ignored);
 //     args only: ENTRYPOINT+args.
 //   - env: the image's ENV, then the container's env over it (container
-//     wins, replacing in place). Values of env expand $(VAR) over the
-//     container's earlier env entries, and command and args over the whole
-//     container env, as the kubelet does (the image's ENV is not visible to
-//     $(VAR): the kubelet never sees it). $$ escapes; an unknown $(VAR) stays
-//     as written. valueFrom.fieldRef is resolved from pod; configMap and
-//     secret references and envFrom must be resolved into env by the caller.
+//     wins, replacing in place). The container's env is the kubelet's
+//     (containerEnv): envFrom, env with valueFrom (configMap and secret
+//     keys from src.Objects, fieldRef and resourceFieldRef by package
+//     downward, with pod's status for the IPs), and ServiceEnv. Values of
+//     env expand $(VAR) over the container's earlier env entries and the
+//     service variables, and command and args over the whole container
+//     env, as the kubelet does (the image's ENV is not visible to $(VAR):
+//     the kubelet never sees it). $$ escapes; an unknown $(VAR) stays as
+//     written.
 //   - workingDir over WORKDIR, "/" by default.
 //   - USER (name, uid, and :group or :gid) under runAsUser and runAsGroup
 //     (the container's securityContext over the pod's), resolved against
 //     the rootfs's /etc/passwd and /etc/group; supplementary groups from
 //     /etc/group, plus the pod's supplementalGroups and fsGroup.
 //     runAsNonRoot is checked as the kubelet checks it.
-func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, rootfs string) (Process, error) {
+func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, rootfs string, src EnvSources) (Process, error) {
 	var ic imgspecv1.ImageConfig
 	if cfg != nil {
 		ic = cfg.Config
@@ -64,7 +70,7 @@ func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, root
 	var p Process
 
 	// Environment.
-	cenv, err := containerEnv(pod, c)
+	cenv, err := containerEnv(pod, c, src)
 	if err != nil {
 		return p, err
 	}
@@ -223,63 +229,189 @@ func openInRoot(rootfs, name string) (io.Reader, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// containerEnv is the container's env with $(VAR) expanded in order, as the
-// kubelet's makeEnvironmentVariables does.
-func containerEnv(pod *corev1.Pod, c *corev1.Container) ([]corev1.EnvVar, error) {
-	if len(c.EnvFrom) > 0 {
-		return nil, fmt.Errorf("container %q: envFrom must be resolved into env before the process is built", c.Name)
+// EnvSources are what a container's env takes from outside its pod spec.
+// The zero value has no ConfigMaps or Secrets and an empty node.
+type EnvSources struct {
+	Objects Objects       // nil: none (the manifest's validation has checked the references)
+	Node    downward.Node // the node's allocatable, for resourceFieldRef limits left unset
+}
+
+// Objects are the ConfigMaps and Secrets of the pod's files
+// (*manifest.File).
+type Objects interface {
+	ConfigMap(ns, name string) *corev1.ConfigMap
+	Secret(ns, name string) *corev1.Secret
+}
+
+// ServiceEnv is what the kubelet gives every container for the cluster's
+// API server (the `kubernetes` Service in namespace default, port 443,
+// whatever the pod's enableServiceLinks): KUBERNETES_SERVICE_HOST and the
+// Docker-link style variables. There is no API server here; the values are
+// those of a kubeadm or kind cluster (ServiceHost, the default service
+// ClusterIP), so that a program that prints or checks them (the docs'
+// commands.yaml runs `printenv HOSTNAME KUBERNETES_PORT`) runs as it does
+// on a cluster; nothing answers at that address.
+var ServiceEnv = []corev1.EnvVar{
+	{Name: "KUBERNETES_SERVICE_HOST", Value: ServiceHost},
+	{Name: "KUBERNETES_SERVICE_PORT", Value: "443"},
+	{Name: "KUBERNETES_SERVICE_PORT_HTTPS", Value: "443"},
+	{Name: "KUBERNETES_PORT", Value: "tcp://" + ServiceHost + ":443"},
+	{Name: "KUBERNETES_PORT_443_TCP", Value: "tcp://" + ServiceHost + ":443"},
+	{Name: "KUBERNETES_PORT_443_TCP_PROTO", Value: "tcp"},
+	{Name: "KUBERNETES_PORT_443_TCP_PORT", Value: "443"},
+	{Name: "KUBERNETES_PORT_443_TCP_ADDR", Value: ServiceHost},
+}
+
+// ServiceHost is the address ServiceEnv gives the API server.
+const ServiceHost = "10.96.0.1"
+
+// containerEnv is the environment the kubelet's makeEnvironmentVariables
+// computes for c: envFrom in order (ConfigMap data, Secret data; prefix;
+// names that are not valid env names skipped), then env over it, each
+// value expanding $(VAR) over what came before and the service variables
+// (values from references are not expanded), then the service variables
+// the container does not set itself. An optional reference to what is
+// missing sets nothing.
+func containerEnv(pod *corev1.Pod, c *corev1.Container, src EnvSources) ([]corev1.EnvVar, error) {
+	var out []corev1.EnvVar
+	idx := map[string]int{}
+	set := func(name, value string) {
+		if i, ok := idx[name]; ok {
+			out[i].Value = value
+			return
+		}
+		idx[name] = len(out)
+		out = append(out, corev1.EnvVar{Name: name, Value: value})
 	}
-	out := make([]corev1.EnvVar, 0, len(c.Env))
+	service := map[string]string{}
+	for _, e := range ServiceEnv {
+		service[e.Name] = e.Value
+	}
+	for _, ef := range c.EnvFrom {
+		data := map[string]string{}
+		switch {
+		case ef.ConfigMapRef != nil:
+			cm := configMap(src, pod, ef.ConfigMapRef.Name)
+			if cm == nil {
+				continue // optional, or the manifest's validation would have said
+			}
+			data = cm.Data
+		case ef.SecretRef != nil:
+			s := secret(src, pod, ef.SecretRef.Name)
+			if s == nil {
+				continue
+			}
+			for k, v := range secretData(s) {
+				data[k] = string(v)
+			}
+		}
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if name := ef.Prefix + k; len(validation.IsEnvVarName(name)) == 0 {
+				set(name, data[k])
+			}
+		}
+	}
 	for i, e := range c.Env {
 		val := e.Value
-		if e.ValueFrom != nil {
-			if e.ValueFrom.FieldRef == nil {
-				return nil, fmt.Errorf("container %q: env[%d] (%s): only valueFrom.fieldRef is resolved here; resolve configMap and secret references first", c.Name, i, e.Name)
-			}
-			v, err := fieldValue(pod, e.ValueFrom.FieldRef.FieldPath)
+		switch vf := e.ValueFrom; {
+		case val != "":
+			val = expand(val, mappingFor(out, service))
+		case vf == nil:
+		case vf.FieldRef != nil:
+			v, err := downward.FieldValue(pod, vf.FieldRef.FieldPath)
 			if err != nil {
 				return nil, fmt.Errorf("container %q: env[%d] (%s): %w", c.Name, i, e.Name, err)
 			}
 			val = v
-		} else {
-			val = expand(val, mappingFor(out))
+		case vf.ResourceFieldRef != nil:
+			target := c
+			if n := vf.ResourceFieldRef.ContainerName; n != "" {
+				if target = findContainer(pod, n); target == nil {
+					return nil, fmt.Errorf("container %q: env[%d] (%s): resourceFieldRef: no container %q", c.Name, i, e.Name, n)
+				}
+			}
+			v, err := downward.ResourceValue(target, vf.ResourceFieldRef, src.Node)
+			if err != nil {
+				return nil, fmt.Errorf("container %q: env[%d] (%s): %w", c.Name, i, e.Name, err)
+			}
+			val = v
+		case vf.ConfigMapKeyRef != nil:
+			cm := configMap(src, pod, vf.ConfigMapKeyRef.Name)
+			v, ok := "", false
+			if cm != nil {
+				v, ok = cm.Data[vf.ConfigMapKeyRef.Key]
+			}
+			if !ok {
+				continue // optional
+			}
+			val = v
+		case vf.SecretKeyRef != nil:
+			s := secret(src, pod, vf.SecretKeyRef.Name)
+			var b []byte
+			ok := false
+			if s != nil {
+				b, ok = secretData(s)[vf.SecretKeyRef.Key]
+			}
+			if !ok {
+				continue
+			}
+			val = string(b)
+		default:
+			continue // fileKeyRef: warned about at load, ignored
 		}
-		out = append(out, corev1.EnvVar{Name: e.Name, Value: val})
+		delete(service, e.Name)
+		set(e.Name, val)
+	}
+	for _, e := range ServiceEnv {
+		if _, left := service[e.Name]; left {
+			if _, own := idx[e.Name]; !own {
+				set(e.Name, e.Value)
+			}
+		}
 	}
 	return out, nil
 }
 
-// fieldValue resolves a downward API field path, for the fields that have a
-// value on this machine.
-func fieldValue(pod *corev1.Pod, path string) (string, error) {
-	switch path {
-	case "metadata.name":
-		return pod.Name, nil
-	case "metadata.namespace":
-		if pod.Namespace == "" {
-			return "default", nil
-		}
-		return pod.Namespace, nil
-	case "metadata.uid":
-		return string(pod.UID), nil
-	case "spec.nodeName":
-		return pod.Spec.NodeName, nil
-	case "spec.serviceAccountName":
-		return pod.Spec.ServiceAccountName, nil
-	case "status.podIP", "status.hostIP":
-		return pod.Status.PodIP, nil
+func configMap(src EnvSources, pod *corev1.Pod, name string) *corev1.ConfigMap {
+	if src.Objects == nil {
+		return nil
 	}
-	for _, m := range []struct {
-		prefix string
-		vals   map[string]string
-	}{{"metadata.labels", pod.Labels}, {"metadata.annotations", pod.Annotations}} {
-		if rest, ok := strings.CutPrefix(path, m.prefix+"['"); ok {
-			if key, ok := strings.CutSuffix(rest, "']"); ok {
-				return m.vals[key], nil
+	return src.Objects.ConfigMap(pod.Namespace, name)
+}
+
+func secret(src EnvSources, pod *corev1.Pod, name string) *corev1.Secret {
+	if src.Objects == nil {
+		return nil
+	}
+	return src.Objects.Secret(pod.Namespace, name)
+}
+
+// secretData is data with stringData over it, as the API server merges them.
+func secretData(s *corev1.Secret) map[string][]byte {
+	m := make(map[string][]byte, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		m[k] = v
+	}
+	for k, v := range s.StringData {
+		m[k] = []byte(v)
+	}
+	return m
+}
+
+func findContainer(pod *corev1.Pod, name string) *corev1.Container {
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range cs {
+			if cs[i].Name == name {
+				return &cs[i]
 			}
 		}
 	}
-	return "", fmt.Errorf("fieldRef %q is not supported", path)
+	return nil
 }
 
 // mergeEnv puts the container's env over the image's: a name both set is
@@ -312,9 +444,10 @@ func envValue(env []string, key string) string {
 	return ""
 }
 
-// mappingFor is the kubelet's expansion.MappingFuncFor over env: a later
-// entry wins; an unknown name expands to itself, $(NAME).
-func mappingFor(env []corev1.EnvVar) func(string) string {
+// mappingFor is the kubelet's expansion.MappingFuncFor over env, then
+// more: the first that has the name wins (in env, the later entry); an
+// unknown name expands to itself, $(NAME).
+func mappingFor(env []corev1.EnvVar, more ...map[string]string) func(string) string {
 	m := make(map[string]string, len(env))
 	for _, e := range env {
 		m[e.Name] = e.Value
@@ -322,6 +455,11 @@ func mappingFor(env []corev1.EnvVar) func(string) string {
 	return func(name string) string {
 		if v, ok := m[name]; ok {
 			return v
+		}
+		for _, mm := range more {
+			if v, ok := mm[name]; ok {
+				return v
+			}
 		}
 		return "$(" + name + ")"
 	}

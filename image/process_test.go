@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/podbox/podbox/sandbox/downward"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -45,7 +47,7 @@ func TestProcessForArgs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &corev1.Container{Name: "c", Command: tc.command, Args: tc.args, Env: env}
-			p, err := ProcessFor(imageCfg(tc.entrypoint, tc.cmd), &corev1.Pod{}, c, "")
+			p, err := ProcessFor(imageCfg(tc.entrypoint, tc.cmd), &corev1.Pod{}, c, "", EnvSources{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -84,12 +86,12 @@ func TestProcessForEnv(t *testing.T) {
 			{Name: "APP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['app']"}}},
 			{Name: "MSG", Value: "$(POD).$(NS)"}},
 			want: []string{"POD=web", "NS=dev", "APP=x", "MSG=web.dev"}},
-		{name: "secret ref must be resolved first", env: []corev1.EnvVar{
-			{Name: "S", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "k"}}}}, wantErr: "env[0] (S)"},
+		{name: "unknown fieldRef", env: []corev1.EnvVar{
+			{Name: "S", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nope"}}}}, wantErr: "env[0] (S)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &corev1.Container{Name: "c", Env: tc.env}
-			p, err := ProcessFor(imageCfg(nil, []string{"sh"}), pod, c, "")
+			p, err := ProcessFor(imageCfg(nil, []string{"sh"}), pod, c, "", EnvSources{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -117,7 +119,7 @@ func TestProcessForEnv(t *testing.T) {
 }
 
 func TestProcessForDefaultPath(t *testing.T) {
-	p, err := ProcessFor(&imgspecv1.Image{Config: imgspecv1.ImageConfig{Cmd: []string{"sh"}}}, nil, &corev1.Container{}, "")
+	p, err := ProcessFor(&imgspecv1.Image{Config: imgspecv1.ImageConfig{Cmd: []string{"sh"}}}, nil, &corev1.Container{}, "", EnvSources{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestProcessForWorkdir(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &imgspecv1.Image{Config: imgspecv1.ImageConfig{Cmd: []string{"sh"}, WorkingDir: tc.image}}
-			p, err := ProcessFor(cfg, nil, &corev1.Container{WorkingDir: tc.ctr}, "")
+			p, err := ProcessFor(cfg, nil, &corev1.Container{WorkingDir: tc.ctr}, "", EnvSources{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -204,7 +206,7 @@ func TestProcessForUser(t *testing.T) {
 			if tc.noRootfs {
 				rootfs = ""
 			}
-			p, err := ProcessFor(cfg, pod, &corev1.Container{Name: "c", SecurityContext: tc.ctr}, rootfs)
+			p, err := ProcessFor(cfg, pod, &corev1.Container{Name: "c", SecurityContext: tc.ctr}, rootfs, EnvSources{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -237,8 +239,113 @@ func TestOpenInRootStaysInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &imgspecv1.Image{Config: imgspecv1.ImageConfig{Cmd: []string{"sh"}, User: "root"}}
-	_, err := ProcessFor(cfg, nil, &corev1.Container{}, root)
+	_, err := ProcessFor(cfg, nil, &corev1.Container{}, root, EnvSources{})
 	if err == nil || !strings.Contains(err.Error(), "root") {
 		t.Fatalf("err = %v, want user root not found (the host's /etc/passwd must not be read)", err)
+	}
+}
+
+// objects is a fake Objects.
+type objects struct {
+	cms     []*corev1.ConfigMap
+	secrets []*corev1.Secret
+}
+
+func (o objects) ConfigMap(ns, name string) *corev1.ConfigMap {
+	for _, c := range o.cms {
+		if c.Name == name && c.Namespace == ns {
+			return c
+		}
+	}
+	return nil
+}
+
+func (o objects) Secret(ns, name string) *corev1.Secret {
+	for _, s := range o.secrets {
+		if s.Name == name && s.Namespace == ns {
+			return s
+		}
+	}
+	return nil
+}
+
+func TestContainerEnvAsKubelet(t *testing.T) {
+	objs := objects{
+		cms: []*corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: "conf", Namespace: "dev"},
+			Data: map[string]string{"MODE": "dev", "LEVEL": "$(MODE)", "bad name": "x", "1X": "y"}}},
+		secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "pw", Namespace: "dev"},
+			Data: map[string][]byte{"password": []byte("s3cret")}, StringData: map[string]string{"user": "admin"}}},
+	}
+	mem := resource.MustParse("64Mi")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "dev", UID: "u-1", Annotations: map[string]string{"a": "b"}},
+		Spec:       corev1.PodSpec{NodeName: "host", ServiceAccountName: "sa", Containers: []corev1.Container{{Name: "other", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: mem}}}}},
+		Status: corev1.PodStatus{HostIP: "127.0.0.1", HostIPs: []corev1.HostIP{{IP: "127.0.0.1"}}, PodIP: "10.0.2.100",
+			PodIPs: []corev1.PodIP{{IP: "10.0.2.100"}, {IP: "fd00::100"}}},
+	}
+	node := downward.Node{CPU: resource.MustParse("4"), Memory: resource.MustParse("8Gi")}
+	field := func(p string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: p}}
+	}
+	res := func(r, div, ctr string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: r, Divisor: resource.MustParse(div), ContainerName: ctr}}
+	}
+	no := true
+	c := &corev1.Container{
+		Name: "c",
+		EnvFrom: []corev1.EnvFromSource{
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}},
+			{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "pw"}}, Prefix: "DB_"},
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "gone"}, Optional: &no}},
+		},
+		Env: []corev1.EnvVar{
+			{Name: "MODE", Value: "prod-$(MODE)"},
+			{Name: "NODE", ValueFrom: field("spec.nodeName")},
+			{Name: "SA", ValueFrom: field("spec.serviceAccountName")},
+			{Name: "UID", ValueFrom: field("metadata.uid")},
+			{Name: "ANN", ValueFrom: field("metadata.annotations['a']")},
+			{Name: "HOSTIP", ValueFrom: field("status.hostIP")},
+			{Name: "HOSTIPS", ValueFrom: field("status.hostIPs")},
+			{Name: "PODIP", ValueFrom: field("status.podIP")},
+			{Name: "PODIPS", ValueFrom: field("status.podIPs")},
+			{Name: "CPU", ValueFrom: res("limits.cpu", "1m", "")},
+			{Name: "MEM", ValueFrom: res("limits.memory", "1Mi", "")},
+			{Name: "OTHERMEM", ValueFrom: res("limits.memory", "1Mi", "other")},
+			{Name: "OTHERREQ", ValueFrom: res("requests.memory", "1Mi", "other")},
+			{Name: "REQCPU", ValueFrom: res("requests.cpu", "0", "")},
+			{Name: "PW", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "pw"}, Key: "password"}}},
+			{Name: "OPT", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Key: "nope", Optional: &no}}},
+			{Name: "KUBERNETES_SERVICE_PORT", Value: "6443"},
+			{Name: "API", Value: "$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)"},
+		},
+		Command: []string{"echo", "$(DB_user)", "$(KUBERNETES_PORT)"},
+	}
+	p, err := ProcessFor(imageCfg(nil, nil), pod, c, "", EnvSources{Objects: objs, Node: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{
+		"LEVEL=$(MODE)", // from a ConfigMap: not expanded
+		"MODE=prod-dev", "DB_password=s3cret", "DB_user=admin",
+		"NODE=host", "SA=sa", "UID=u-1", "ANN=b", "HOSTIP=127.0.0.1", "HOSTIPS=127.0.0.1",
+		"PODIP=10.0.2.100", "PODIPS=10.0.2.100,fd00::100",
+		"CPU=4000", "MEM=8192", "OTHERMEM=64", "OTHERREQ=64", "REQCPU=0", "PW=s3cret",
+		"KUBERNETES_SERVICE_HOST=10.96.0.1", "KUBERNETES_SERVICE_PORT=6443",
+		"KUBERNETES_PORT=tcp://10.96.0.1:443", "KUBERNETES_PORT_443_TCP_ADDR=10.96.0.1",
+		"API=10.96.0.1:6443",
+	} {
+		if indexOf(p.Env, w) < 0 {
+			t.Errorf("Env = %q: want %q", p.Env, w)
+		}
+	}
+	for _, prefix := range []string{"bad name=", "1X=", "OPT="} {
+		for _, kv := range p.Env {
+			if strings.HasPrefix(kv, prefix) {
+				t.Errorf("Env has %q", kv)
+			}
+		}
+	}
+	if want := []string{"echo", "admin", "tcp://10.96.0.1:443"}; !reflect.DeepEqual(p.Args, want) {
+		t.Errorf("Args = %q, want %q", p.Args, want)
 	}
 }

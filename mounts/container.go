@@ -30,7 +30,12 @@ func ForContainer(c *corev1.Container, vols map[string]Volume, etc Etc) ([]specs
 		src := v.Source
 		if vm.SubPath != "" {
 			var err error
-			if src, err = subPath(v, vm.SubPath); err != nil {
+			if v.Content && v.Kind == KindMemory {
+				src, err = contentSubPath(v, vm.SubPath)
+			} else {
+				src, err = subPath(v, vm.SubPath)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("container %q: volumeMount %q: subPath %q: %w", c.Name, vm.Name, vm.SubPath, err)
 			}
 		}

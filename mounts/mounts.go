@@ -13,8 +13,28 @@
 //     of RAM), so it goes away with the pod even if podbox is killed. Setup
 //     runs in the CLI and only says how (Volume.TmpfsOptions); the pod's
 //     PID 1 mounts it, in its own mount namespace.
-//   - Volume types podbox does not implement yet (configMap, secret, …;
-//     manifest.Load warns about them) are empty directories too.
+//   - configMap, secret, downwardAPI and projected volumes hold the files
+//     the kubelet would write (content.go: every key or the items, key →
+//     path, mode over defaultMode, binaryData, a Secret's stringData; the
+//     downward API's values from package downward), in the kubelet's
+//     atomic-writer layout (the files under a timestamped ..<time>
+//     directory, ..data linking to it, each top-level name linking into
+//     ..data), and are mounted read-only, as the kubelet mounts them.
+//     They are written once, at up: podbox has no API server whose
+//     changes would update them.
+//   - secret and projected volumes are on tmpfs, as the kubelet puts them
+//     (projected volumes may hold secrets and tokens), and never on disk:
+//     the pod's PID 1 mounts the tmpfs (podproto.Work.Tmpfs) in its mount
+//     namespace, and `up` writes the files through /proc/<pid>/root once
+//     it has (FillTmpfs), after checking that the directory is a tmpfs
+//     there. The CLI holds no mount of its own of them, and the directory
+//     under the data dir stays empty on disk. configMap and downwardAPI
+//     volumes are on disk under the pod's data dir, as the kubelet's are.
+//   - A projected serviceAccountToken or clusterTrustBundle source has no
+//     API server behind it: its file holds a placeholder
+//     (TokenPlaceholder, TrustBundlePlaceholder), and up says so once.
+//   - Volume types podbox does not implement (persistentVolumeClaim, image,
+//     …; manifest.Load warns about them) are empty directories.
 //   - hostPath is bound as is. Its `type` is checked on the host side before
 //     anything starts, as the kubelet does (DirectoryOrCreate and
 //     FileOrCreate create it, 0755 and 0644). A path that is missing (type
@@ -36,6 +56,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -45,17 +66,24 @@ const (
 	KindEmptyDir = "emptyDir"
 	KindMemory   = "memory"
 	KindHostPath = "hostPath"
+	KindConfig   = "config" // configMap, downwardAPI: files on disk
 )
 
 // Volume is one pod volume, ready to be bound into containers.
 type Volume struct {
 	Name     string
 	Source   string // absolute path on the pod's side
-	Kind     string // KindEmptyDir, KindMemory or KindHostPath
+	Kind     string // KindEmptyDir, KindMemory, KindHostPath or KindConfig
 	ReadOnly bool   // every mount of it is read-only
 	// TmpfsOptions, for KindMemory: the tmpfs's mount(2) data, for the
 	// pod's PID 1 to mount it on Source.
 	TmpfsOptions string
+	// Content: a configMap, secret, downwardAPI or projected volume, whose
+	// Files podbox writes (Setup on disk, FillTmpfs on tmpfs).
+	Content bool
+	Files   []File
+	dataDir string   // the atomic writer's ..<time> directory
+	subDirs []string // tmpfs content volumes: subPaths the containers mount that no file has, made as directories
 }
 
 // VolumesDir is where Setup puts a pod's volumes under its data dir.
@@ -63,21 +91,41 @@ func VolumesDir(dataDir string) string { return filepath.Join(dataDir, "volumes"
 
 // Setup makes the pod's volumes under dataDir/volumes/<name>: emptyDir
 // directories (medium Memory ones too: the pod's PID 1 mounts a tmpfs
-// there, with TmpfsOptions), hostPath as is. What it made goes with the
-// pod's data dir.
-func Setup(pod *corev1.Pod, dataDir string) (map[string]Volume, error) {
+// there, with TmpfsOptions), hostPath as is, configMap and downwardAPI
+// volumes with their files, secret and projected volumes as tmpfs whose
+// files FillTmpfs writes. What it made goes with the pod's data dir. notes
+// are for the user (placeholders written).
+func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume, notes []string, err error) {
 	base := VolumesDir(dataDir)
-	vols := make(map[string]Volume, len(pod.Spec.Volumes))
-	for _, v := range pod.Spec.Volumes {
+	vols = make(map[string]Volume, len(pod.Spec.Volumes))
+	now := time.Now()
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
 		if hp := v.HostPath; hp != nil {
 			vols[v.Name] = Volume{Name: v.Name, Source: filepath.Clean(hp.Path), Kind: KindHostPath}
 			continue
 		}
 		dir := filepath.Join(base, v.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("making volume %q: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("making volume %q: %w", v.Name, err)
 		}
 		vol := Volume{Name: v.Name, Source: dir, Kind: KindEmptyDir}
+		if s := v.VolumeSource; s.ConfigMap != nil || s.Secret != nil || s.DownwardAPI != nil || s.Projected != nil {
+			files, ns, err := content(pod, v, src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			notes = append(notes, ns...)
+			vol.Content, vol.Files, vol.dataDir, vol.ReadOnly = true, files, dataDirName(now), true
+			if s.Secret != nil || s.Projected != nil {
+				// The kubelet's memory-backed emptyDir: mode 1777.
+				vol.Kind, vol.TmpfsOptions = KindMemory, "mode=1777"
+				vol.subDirs = missingSubPaths(pod, vol)
+				vols[v.Name] = vol
+				continue
+			}
+			vol.Kind = KindConfig
+		}
 		if ed := v.EmptyDir; ed != nil && ed.Medium == corev1.StorageMediumMemory {
 			vol.TmpfsOptions = "mode=0777"
 			if ed.SizeLimit != nil && ed.SizeLimit.Value() > 0 {
@@ -85,9 +133,14 @@ func Setup(pod *corev1.Pod, dataDir string) (map[string]Volume, error) {
 			}
 			vol.Kind = KindMemory
 		} else if err := os.Chmod(dir, 0o777); err != nil { // past the umask
-			return nil, fmt.Errorf("making volume %q: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("making volume %q: %w", v.Name, err)
+		}
+		if vol.Kind == KindConfig {
+			if err := writeContentAt(dir, vol.dataDir, vol.Files); err != nil {
+				return nil, nil, fmt.Errorf("writing volume %q: %w", v.Name, err)
+			}
 		}
 		vols[v.Name] = vol
 	}
-	return vols, nil
+	return vols, notes, nil
 }

@@ -239,17 +239,15 @@ func TestSetupEmptyDir(t *testing.T) {
 	data := t.TempDir()
 	pod := &corev1.Pod{Spec: corev1.PodSpec{Volumes: []corev1.Volume{
 		{Name: "e", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-		{Name: "cm", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
 		{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/"}}},
 	}}}
-	vols, err := Setup(pod, data)
+	vols, _, err := Setup(pod, data, Sources{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]Volume{
-		"e":  {Name: "e", Source: filepath.Join(data, "volumes/e"), Kind: KindEmptyDir},
-		"cm": {Name: "cm", Source: filepath.Join(data, "volumes/cm"), Kind: KindEmptyDir},
-		"h":  {Name: "h", Source: "/tmp", Kind: KindHostPath},
+		"e": {Name: "e", Source: filepath.Join(data, "volumes/e"), Kind: KindEmptyDir},
+		"h": {Name: "h", Source: "/tmp", Kind: KindHostPath},
 	}
 	if !reflect.DeepEqual(vols, want) {
 		t.Errorf("got %+v, want %+v", vols, want)
@@ -267,12 +265,12 @@ func TestSetupMemory(t *testing.T) {
 		{Name: "m", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: &size}}},
 	}}}
 	data := t.TempDir()
-	vols, err := Setup(pod, data)
+	vols, _, err := Setup(pod, data, Sources{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Volume{Name: "m", Source: filepath.Join(data, "volumes/m"), Kind: KindMemory, TmpfsOptions: "mode=0777,size=1048576"}
-	if vols["m"] != want {
+	if !reflect.DeepEqual(vols["m"], want) {
 		t.Errorf("got %+v, want %+v", vols["m"], want)
 	}
 	if fi, err := os.Stat(want.Source); err != nil || !fi.IsDir() {

@@ -18,11 +18,11 @@ import (
 
 // DownOptions say which pods to remove.
 type DownOptions struct {
-	Names        []string           // pods by name
-	ManifestPath string             // or the pods of this manifest ("-": standard input)
-	All          bool               // or every pod
-	Store        image.StoreOptions // the image store (leftovers of dead pods)
-	Out          io.Writer          // one line per pod removed
+	Names         []string           // pods by name
+	ManifestPaths []string           // or the pods of these manifest files or directories ("-": standard input)
+	All           bool               // or every pod
+	Store         image.StoreOptions // the image store (leftovers of dead pods)
+	Out           io.Writer          // one line per pod removed
 	// GracePeriod, if not nil, replaces the pods'
 	// terminationGracePeriodSeconds (kubectl delete --grace-period): 0
 	// kills at once. nil: each pod's own.
@@ -51,8 +51,8 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	names := o.Names
 	strict := true // a named pod that does not exist is an error
-	if o.ManifestPath != "" {
-		f, err := manifest.Load(o.ManifestPath)
+	if len(o.ManifestPaths) > 0 {
+		f, err := manifest.LoadPods(o.ManifestPaths...)
 		if err != nil {
 			return err
 		}

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
+	"github.com/podbox/podbox/sandbox/downward"
+	"github.com/podbox/podbox/sandbox/manifest"
 	"github.com/podbox/podbox/sandbox/ociruntime"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/sandbox/podproto"
@@ -75,8 +79,34 @@ type preparedPod struct {
 	pod    *corev1.Pod // with the defaults the work has
 	ctrs   []*corev1.Container
 	images map[string]imageInfo
-	vols   map[string]mounts.Volume
-	etc    mounts.Etc
+	// vols are the pod's volumes; the tmpfs ones with content are filled
+	// once the pod has mounted them (fillTmpfs).
+	vols map[string]mounts.Volume
+	etc  mounts.Etc
+	env  image.EnvSources // what the containers' env takes from outside the pod
+}
+
+// hostIP is the pod's status.hostIP, as package pod reports it.
+const hostIP = "127.0.0.1"
+
+// saidOnce holds the notes already said by this podbox process.
+var saidOnce sync.Map
+
+// sayOnce writes note to w unless this process has said it already.
+func sayOnce(w io.Writer, note string) {
+	if _, said := saidOnce.LoadOrStore(note, true); !said && w != nil {
+		fmt.Fprintf(w, "note: %s\n", note)
+	}
+}
+
+// needsFill reports whether the pod has tmpfs volumes with content.
+func (pp *preparedPod) needsFill() bool {
+	for _, v := range pp.vols {
+		if v.Content && v.Kind == mounts.KindMemory {
+			return true
+		}
+	}
+	return false
 }
 
 // preparePod computes the pod's work, in `up`, inside podbox's user
@@ -84,7 +114,7 @@ type preparedPod struct {
 // volume directories, the /etc files, and each container's paths. The
 // work goes to the pod's PID 1 at once; sendRootfs follows. On error what
 // it made stays for the pod's cleanup.
-func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, dirs Dirs, o UpOptions) (*preparedPod, error) {
+func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images map[string]imageInfo, dirs Dirs, o UpOptions) (*preparedPod, error) {
 	p := pod.DeepCopy()
 	if p.UID == "" {
 		p.UID = uuid.NewUUID()
@@ -94,6 +124,9 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 	if p.Spec.NodeName == "" {
 		p.Spec.NodeName, _ = os.Hostname()
 	}
+	// The status the downward API reads (the pod reports the same).
+	p.Status.HostIP, p.Status.HostIPs = hostIP, []corev1.HostIP{{IP: hostIP}}
+	p.Status.PodIP, p.Status.PodIPs = mounts.PodIP, []corev1.PodIP{{IP: mounts.PodIP}}
 	pp := &preparedPod{pod: p, ctrs: allContainers(p), images: images}
 	w := &pp.work
 	w.Name, w.Namespace, w.UID, w.Created, w.NodeName = p.Name, p.Namespace, string(p.UID), now, p.Spec.NodeName
@@ -125,8 +158,18 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 			return nil, err
 		}
 	}
-	if pp.vols, err = mounts.Setup(p, dirs.Data); err != nil {
+	node := downward.ThisNode(dirs.Data)
+	src := mounts.Sources{Node: node}
+	pp.env.Node = node
+	if objs != nil {
+		src.Objects, pp.env.Objects = objs, objs
+	}
+	var notes []string
+	if pp.vols, notes, err = mounts.Setup(p, dirs.Data, src); err != nil {
 		return nil, fmt.Errorf("setting up volumes: %w", err)
+	}
+	for _, n := range notes {
+		sayOnce(o.Err, n)
 	}
 	for _, v := range pp.vols {
 		if v.Kind == mounts.KindMemory {
@@ -164,7 +207,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 // the pod mounts one while the next is made; then it ends the list.
 func (pp *preparedPod) sendRootfs(store *image.Store, sock *os.File) error {
 	for i, c := range pp.ctrs {
-		f, err := prepareContainer(store, pp.pod, c, pp.images[c.Name], pp.work.Containers[i], pp.vols, pp.etc)
+		f, err := prepareContainer(store, pp.pod, c, pp.images[c.Name], pp.work.Containers[i], pp.vols, pp.etc, pp.env)
 		if err != nil {
 			return fmt.Errorf("preparing container %q: %w", c.Name, err)
 		}
@@ -182,7 +225,7 @@ func (pp *preparedPod) sendRootfs(store *image.Store, sock *os.File) error {
 // where the pod mounts the root filesystem, and returns the mount cloned
 // as a detached mount (open_tree); its own mount here it unmounts: the
 // clone lives on in the pod's mount namespace.
-func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc) (*os.File, error) {
+func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc, env image.EnvSources) (*os.File, error) {
 	path, err := mounts.MountRootfs(store.Storage(), pc.ID, img.ID, containerMetadata(p.Name))
 	if err != nil {
 		return nil, err
@@ -192,7 +235,7 @@ func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, im
 			logrus.Warnf("unmounting the root filesystem of %q here: %v", c.Name, err)
 		}
 	}()
-	proc, err := image.ProcessFor(img.Config, p, c, path)
+	proc, err := image.ProcessFor(img.Config, p, c, path, env)
 	if err != nil {
 		return nil, err
 	}
@@ -215,4 +258,33 @@ func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, im
 		return nil, err
 	}
 	return podproto.OpenTreeClone(path)
+}
+
+// fillTmpfs writes the files of the pod's secret and projected volumes
+// into the tmpfs its PID 1 mounted, once it has: the pod mounts them
+// before it receives the root filesystems and then closes its end of the
+// mounts socket, so EOF there (or the pod's end) comes after the mounts.
+func (pp *preparedPod) fillTmpfs(pid int, mountsSock *os.File, exited <-chan struct{}) error {
+	if !pp.needsFill() {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 16)
+		for {
+			if _, err := mountsSock.Read(buf); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-exited:
+		return os.ErrClosed // it died: diedError says how
+	}
+	if err := mounts.FillTmpfs(pid, pp.vols); err != nil {
+		return fmt.Errorf("filling the pod's secret volumes: %w", err)
+	}
+	return nil
 }

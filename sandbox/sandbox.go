@@ -148,6 +148,12 @@
 //     codes).
 //   - Events: PID 1 records them (package pod); Pulling/Pulled come from
 //     `up`, in the work.
+//   - Secret and projected volumes are tmpfs the pod's PID 1 mounts (in
+//     the work) before it takes the root filesystems; `up` writes their
+//     files through /proc/<pid>/root once the pod has closed its end of
+//     the mounts socket (so after the mounts), and only into a tmpfs
+//     (mounts.FillTmpfs), before the network is ready and so before any
+//     container starts. No pod-side code knows about them.
 //   - `get pod` prints a v1.Pod: the spec as given with the manifest's
 //     defaults, metadata.uid and creationTimestamp made at start,
 //     spec.nodeName the host's name; container IDs are <runtime>://<id>,

@@ -27,17 +27,17 @@ import (
 
 // UpOptions say which pods to run and how.
 type UpOptions struct {
-	ManifestPath string             // required: a YAML file of one or more Pods; "-": standard input
-	Detach       bool               // return once every container has been started (or failed to) once
-	Wait         bool               // with Detach: then wait until every container is ready, or the pod Succeeded
-	WaitTimeout  time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
-	Runtime      string             // OCI runtime name or path; "": the first that works
-	Store        image.StoreOptions // the image store
-	LogLevel     string             // passed to the pod's process
-	PortDriver   string             // builtin or slirp4netns for every pod; "": per pod (ports.go)
-	StallTimeout time.Duration      // pulls give up on a silent registry after it (image.PullOptions)
-	Out          io.Writer          // pod names (-d) or the containers' output
-	Err          io.Writer          // warnings and pull progress
+	ManifestPaths []string           // required: YAML files or directories of Pods, ConfigMaps and Secrets (manifest.Load); "-": standard input
+	Detach        bool               // return once every container has been started (or failed to) once
+	Wait          bool               // with Detach: then wait until every container is ready, or the pod Succeeded
+	WaitTimeout   time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
+	Runtime       string             // OCI runtime name or path; "": the first that works
+	Store         image.StoreOptions // the image store
+	LogLevel      string             // passed to the pod's process
+	PortDriver    string             // builtin or slirp4netns for every pod; "": per pod (ports.go)
+	StallTimeout  time.Duration      // pulls give up on a silent registry after it (image.PullOptions)
+	Out           io.Writer          // pod names (-d) or the containers' output
+	Err           io.Writer          // warnings and pull progress
 }
 
 // ErrPodRunning reports an up of a pod name that already runs.
@@ -63,7 +63,7 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	in := notifyInterrupts(ctx)
 	defer in.close()
 	ctx = in.ctx
-	f, err := manifest.Load(o.ManifestPath)
+	f, err := manifest.Load(o.ManifestPaths...)
 	if err != nil {
 		return 125, err
 	}
@@ -71,7 +71,7 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		fmt.Fprintf(o.Err, "warning: %s\n", w)
 	}
 	if len(f.Pods) == 0 {
-		return 125, fmt.Errorf("%s: no Pod in the file", o.ManifestPath)
+		return 125, fmt.Errorf("%s: no Pod in the files", f.Path)
 	}
 	if err := collectGarbage(o.Store); err != nil {
 		return 125, err
@@ -100,7 +100,7 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	started, code, err := startPods(ctx, store, f.Pods, ports, o)
+	started, code, err := startPods(ctx, store, f, ports, o)
 	store.Shutdown()
 	if code != 0 || err != nil {
 		return code, err
@@ -123,7 +123,8 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 // startPods pulls the images, chooses the runtime and starts the pods, on
 // the store `up` holds open until they run; it returns 125 or 130 with
 // the error that stopped it (after stopping what it started).
-func startPods(ctx context.Context, store *image.Store, pods []*corev1.Pod, ports map[string]*podPorts, o UpOptions) ([]*podHandle, int, error) {
+func startPods(ctx context.Context, store *image.Store, f *manifest.File, ports map[string]*podPorts, o UpOptions) ([]*podHandle, int, error) {
+	pods := f.Pods
 	images, err := ensureImages(ctx, store, pods, o)
 	if ctx.Err() != nil {
 		return nil, 130, fmt.Errorf("interrupted while pulling; nothing was started")
@@ -142,7 +143,7 @@ func startPods(ctx context.Context, store *image.Store, pods []*corev1.Pod, port
 		if ctx.Err() != nil {
 			break // interrupted: stop what runs, start nothing more
 		}
-		h, err := startPod(ctx, store, chosen, pod, images[pod.Name], ports[pod.Name], o)
+		h, err := startPod(ctx, store, chosen, pod, f, images[pod.Name], ports[pod.Name], o)
 		if err != nil {
 			for _, h := range started {
 				h.stopAndWait()
@@ -206,7 +207,7 @@ type podHandle struct {
 // for it while it prepares the pod (root filesystems, bundles, /etc files,
 // volumes), hands it the work and the root filesystems, then the network,
 // and waits until its containers have started.
-func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
+func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images map[string]imageInfo, ports *podPorts, o UpOptions) (*podHandle, error) {
 	dirs := newPodDirs(pod.Name)
 	// Until its pid file is written, the pod is created under lockPods:
 	// no garbage collection can take it for a dead one.
@@ -367,7 +368,7 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 	}
 	unlock()
 	locked = false
-	prep, err := preparePod(rt, pod, images, dirs, o)
+	prep, err := preparePod(rt, pod, objs, images, dirs, o)
 	if err != nil {
 		return fail(err)
 	}
@@ -376,6 +377,9 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}
 	if err := prep.sendRootfs(store, pf.mountsParent); err != nil {
+		return fail(err)
+	}
+	if err := prep.fillTmpfs(cmd.Process.Pid, pf.mountsParent, h.exited); err != nil {
 		return fail(err)
 	}
 	res := <-slirpDone

@@ -14,7 +14,7 @@ func downCommand() *cli.Command {
 		Usage:     "stop pods and remove them, leaving nothing behind",
 		ArgsUsage: "NAME… | -f FILE | --all",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pods of the manifest `FILE` (- for standard input)"},
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pods of the manifest `FILE` (a directory: its .yaml, .yml and .json files; - for standard input); repeat it for several"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every pod"},
 			&cli.IntFlag{Name: "grace-period", Value: -1, Usage: "`SECONDS` the containers get between SIGTERM and SIGKILL, instead of the pod's terminationGracePeriodSeconds; 0 kills at once; -1: the pod's (as kubectl delete)"},
 			&cli.BoolFlag{Name: "now", Usage: "stop at once: the same as --grace-period 1 (as kubectl delete)"},
@@ -22,14 +22,14 @@ func downCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			o := sandbox.DownOptions{
-				Names:        c.Args().Slice(),
-				ManifestPath: c.String("file"),
-				All:          c.Bool("all"),
-				Store:        storeOptions(c),
-				Out:          c.App.Writer,
-				Timeout:      c.Duration("timeout"),
+				Names:         c.Args().Slice(),
+				ManifestPaths: c.StringSlice("file"),
+				All:           c.Bool("all"),
+				Store:         storeOptions(c),
+				Out:           c.App.Writer,
+				Timeout:       c.Duration("timeout"),
 			}
-			if len(o.Names) == 0 && o.ManifestPath == "" && !o.All {
+			if len(o.Names) == 0 && len(o.ManifestPaths) == 0 && !o.All {
 				return errors.New("down: name the pods, or use -f FILE or --all")
 			}
 			if c.Bool("now") && c.IsSet("grace-period") {

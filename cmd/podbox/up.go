@@ -13,7 +13,7 @@ func upCommand() *cli.Command {
 		Name:  "up",
 		Usage: "run the pods of a manifest; in the foreground, stream their output until they finish or Ctrl-C",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pod manifest `FILE` (YAML, one or more Pods; - for standard input)"},
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "the manifest `FILE`: YAML of Pods, ConfigMaps and Secrets; a directory for its .yaml, .yml and .json files; - for standard input; repeat it (or a,b) for several, as kubectl"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once every container has been started (or failed to) once, printing the pod names; podbox ps shows how they do"},
 			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
@@ -21,7 +21,7 @@ func upCommand() *cli.Command {
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.String("file") == "" {
+			if len(c.StringSlice("file")) == 0 {
 				return errors.New("up: name the manifest with -f FILE")
 			}
 			if c.Bool("wait") && !c.Bool("detach") {
@@ -35,17 +35,17 @@ func upCommand() *cli.Command {
 			}
 			return inUserNS(func() error {
 				code, err := sandbox.Up(c.Context, sandbox.UpOptions{
-					ManifestPath: c.String("file"),
-					Detach:       c.Bool("detach"),
-					Wait:         c.Bool("wait"),
-					WaitTimeout:  c.Duration("timeout"),
-					Runtime:      c.String("runtime"),
-					Store:        storeOptions(c),
-					LogLevel:     c.String("log-level"),
-					PortDriver:   c.String("port-driver"),
-					StallTimeout: stallTimeout(c),
-					Out:          c.App.Writer,
-					Err:          c.App.ErrWriter,
+					ManifestPaths: c.StringSlice("file"),
+					Detach:        c.Bool("detach"),
+					Wait:          c.Bool("wait"),
+					WaitTimeout:   c.Duration("timeout"),
+					Runtime:       c.String("runtime"),
+					Store:         storeOptions(c),
+					LogLevel:      c.String("log-level"),
+					PortDriver:    c.String("port-driver"),
+					StallTimeout:  stallTimeout(c),
+					Out:           c.App.Writer,
+					Err:           c.App.ErrWriter,
 				})
 				if err != nil && code == exitInterrupted {
 					// Ctrl-C while pulling: say it, and exit 130 as documented.

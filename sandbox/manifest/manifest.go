@@ -8,6 +8,11 @@
 //   - A file holds any number of YAML documents (`---`); each is a Pod, a
 //     ConfigMap or a Secret, apiVersion v1. Other kinds are an error, empty
 //     documents are skipped.
+//   - Several files load together as `kubectl apply -f a -f b` does (Load):
+//     a directory stands for its *.yaml, *.yml and *.json files in name
+//     order, not recursing; each file is bounded and reported on by its
+//     own name, and the pods of any file see the ConfigMaps and Secrets of
+//     all (of two with the same name, the last, as apply leaves it).
 //   - An unknown field is an error naming its path and line
 //     (`pod.yaml:9: spec.containers[1].imagePullPolcy: unknown field`), as
 //     `kubectl apply --validate=strict` does; a value of the wrong type is an
@@ -25,10 +30,17 @@
 //     "default", restartPolicy Always, terminationGracePeriodSeconds 30,
 //     imagePullPolicy Always for `:latest` or no tag else IfNotPresent,
 //     port protocol TCP.
-//   - env[].valueFrom.configMapKeyRef/secretKeyRef and envFrom are resolved
-//     at load time from the ConfigMaps and Secrets of the same file (see
-//     env.go), so a pod's containers carry plain values; a missing object or
-//     key that is not optional is an error naming the field.
+//   - What env, envFrom and configMap, secret and projected volumes take
+//     from ConfigMaps and Secrets is checked at load (refs.go), so a
+//     missing object or key that is not optional is an error naming the
+//     field, its file and line, worded alike for env and volumes (`Secret
+//     "db" not found in pod.yaml`, `key "x" not found in ConfigMap "app"`)
+//     where the kubelet would fail the container or the mount. The pods
+//     keep their references: the values are read when the pod is prepared
+//     (image.ProcessFor, mounts.Setup), so `get pod` shows the spec as
+//     written and no secret value is copied into the pod's files. fieldRef
+//     paths and resourceFieldRef resources are checked against the lists
+//     the API server allows (package downward).
 //   - A manifest is bounded as the API server bounds a request (limits.go):
 //     at most 3 MiB read (a longer file or stream is refused without being
 //     read to its end), annotations at most 256 KiB per object, and YAML
@@ -51,22 +63,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// File is what one manifest file holds.
+// File is what one manifest file, or several given together, holds.
 type File struct {
-	Path       string
+	Path       string // the file's name; of several, their names joined with ", "
 	Pods       []*corev1.Pod
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Warnings   []string // "pod.yaml:12: spec.containers[0].livenessProbe: not supported yet, ignored"
 
 	lines map[*corev1.Pod]map[string]int // field path → line, for validation messages
+	files map[*corev1.Pod]string         // the file each pod came from
 }
 
 // Error is a problem at one place of a manifest file.
@@ -88,11 +103,89 @@ func (e *Error) Error() string {
 	return s + ": " + e.Msg
 }
 
-// Load reads a multi-document YAML file of Pods, ConfigMaps and Secrets,
-// checks it, and fills the defaults. The first problem found is returned as
-// an *Error; warnings about fields podbox ignores are in File.Warnings.
-// Path Stdin ("-") reads standard input, named "<stdin>" in messages.
-func Load(path string) (*File, error) {
+// Load reads one or more manifest files of Pods, ConfigMaps and Secrets,
+// as `kubectl apply -f` takes them: a directory stands for its *.yaml,
+// *.yml and *.json files in name order (not its subdirectories), Stdin
+// ("-") for standard input, named "<stdin>" in messages. It checks the
+// pods, their references to the ConfigMaps and Secrets of all the files,
+// and fills the defaults. The first problem found is returned as an
+// *Error; warnings about fields podbox ignores are in File.Warnings.
+func Load(paths ...string) (*File, error) { return load(paths, true) }
+
+// LoadPods is Load without checking the pods' references to ConfigMaps and
+// Secrets: for what needs only the pods' names (down -f).
+func LoadPods(paths ...string) (*File, error) { return load(paths, false) }
+
+func load(paths []string, refs bool) (*File, error) {
+	all := newFile("")
+	var names []string
+	stdin := false
+	for _, path := range paths {
+		files, err := expandPath(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range files {
+			if name == Stdin {
+				if stdin {
+					return nil, fmt.Errorf("reading manifest: standard input (-) given twice")
+				}
+				stdin = true
+			}
+			f, err := loadOne(name)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, f.Path)
+			all.merge(f)
+		}
+	}
+	all.Path = strings.Join(names, ", ")
+	if len(all.Pods) == 0 {
+		if len(names) == 1 {
+			return nil, &Error{File: all.Path, Msg: "no Pod in the file"}
+		}
+		return nil, &Error{File: all.Path, Msg: "no Pod in the files"}
+	}
+	if err := all.validate(refs); err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// expandPath is path, or the manifest files of directory path in name order.
+func expandPath(path string) ([]string, error) {
+	if path == Stdin {
+		return []string{path}, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest directory: %w", err)
+	}
+	var out []string
+	for _, e := range ents { // ReadDir sorts by name
+		switch filepath.Ext(e.Name()) {
+		case ".yaml", ".yml", ".json":
+			if !e.IsDir() {
+				out = append(out, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("reading manifest directory %s: no .yaml, .yml or .json file in it", path)
+	}
+	return out, nil
+}
+
+// loadOne reads and decodes one file, without checking it.
+func loadOne(path string) (*File, error) {
 	name, r := path, io.Reader(os.Stdin)
 	if path == Stdin {
 		name = stdinName
@@ -110,15 +203,48 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest %s: %w", name, err)
 	}
-	return Parse(name, data)
+	return decode(name, data)
 }
 
-// Parse is Load for data already read; path names the file in messages.
+func newFile(path string) *File {
+	return &File{Path: path, lines: map[*corev1.Pod]map[string]int{}, files: map[*corev1.Pod]string{}}
+}
+
+// merge adds what g holds to f.
+func (f *File) merge(g *File) {
+	f.Pods = append(f.Pods, g.Pods...)
+	f.ConfigMaps = append(f.ConfigMaps, g.ConfigMaps...)
+	f.Secrets = append(f.Secrets, g.Secrets...)
+	f.Warnings = append(f.Warnings, g.Warnings...)
+	for p, l := range g.lines {
+		f.lines[p] = l
+	}
+	for p, n := range g.files {
+		f.files[p] = n
+	}
+}
+
+// Parse is Load of one file already read; path names the file in messages.
 func Parse(path string, data []byte) (*File, error) {
+	f, err := decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Pods) == 0 {
+		return nil, &Error{File: path, Msg: "no Pod in the file"}
+	}
+	if err := f.validate(true); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// decode reads the documents of one file, without checking them.
+func decode(path string, data []byte) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than %d MiB, the largest request the API server accepts: split it into several files", MaxFileSize>>20)}
 	}
-	f := &File{Path: path, lines: map[*corev1.Pod]map[string]int{}}
+	f := newFile(path)
 	x := &expansion{file: path}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for n := 0; ; n++ {
@@ -136,12 +262,6 @@ func Parse(path string, data []byte) (*File, error) {
 		if err := f.addDocument(&doc); err != nil {
 			return nil, err
 		}
-	}
-	if len(f.Pods) == 0 {
-		return nil, &Error{File: path, Msg: "no Pod in the file"}
-	}
-	if err := f.validate(); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
@@ -199,13 +319,60 @@ func (f *File) addDocument(doc *yaml.Node) error {
 		setPodDefaults(o)
 		f.Pods = append(f.Pods, o)
 		f.lines[o] = w.lines
+		f.files[o] = f.Path
 	case *corev1.ConfigMap:
+		bin := make(map[string][]byte, len(o.BinaryData))
+		for k, v := range o.BinaryData {
+			bin[k] = v
+		}
+		if err := f.checkObject(w.lines, o.Name, stringKeys(o.Data), bin, "binaryData"); err != nil {
+			return err
+		}
 		f.ConfigMaps = append(f.ConfigMaps, o)
 	case *corev1.Secret:
+		if err := f.checkObject(w.lines, o.Name, stringKeys(o.StringData), o.Data, "data"); err != nil {
+			return err
+		}
 		f.Secrets = append(f.Secrets, o)
 	}
 	return nil
 }
+
+// checkObject checks a ConfigMap's or Secret's name and keys as the API
+// server does: keys become file names in volumes, so none may be a path
+// or start with "..". strs are the keys of data (ConfigMap) or stringData
+// (Secret), other those of the field named otherField.
+func (f *File) checkObject(lines map[string]int, name string, strs []string, other map[string][]byte, otherField string) error {
+	v := &validator{file: f.Path, lines: lines}
+	v.dns("metadata.name", name, true)
+	strField := "data"
+	if otherField == "data" {
+		strField = "stringData"
+	}
+	for _, fk := range []struct {
+		field string
+		keys  []string
+	}{{strField, strs}, {otherField, sortedKeys(other)}} {
+		for _, k := range fk.keys {
+			if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+				v.fail(fk.field+"["+k+"]", "invalid key %q: %s", k, strings.Join(errs, "; "))
+			}
+		}
+	}
+	if otherField == "binaryData" {
+		for _, k := range strs {
+			if _, dup := other[k]; dup {
+				v.fail("binaryData["+k+"]", "key %q is in data too", k)
+			}
+		}
+	}
+	if v.err != nil {
+		return v.err
+	}
+	return nil
+}
+
+func stringKeys(m map[string]string) []string { return sortedKeys(m) }
 
 func scalarField(m *yaml.Node, key string) string {
 	if v := mapValue(m, key); v != nil && v.Kind == yaml.ScalarNode {

@@ -2,7 +2,8 @@ package manifest
 
 import (
 	"errors"
-	"reflect"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,6 +109,10 @@ func TestLoadErrors(t *testing.T) {
 		{"wrong apiVersion", "apiVersion: v2\nkind: Pod\n", 1, "apiVersion", "must be v1"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: p}\n", 1, "kind", "required"},
 		{"no pod", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", 0, "", "no Pod"},
+		{"configMap key a path", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  ok: x\n  ../etc/passwd: y\n", 13, "data[../etc/passwd]", "invalid key"},
+		{"secret key starting with ..", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {..data: y}\n", 11, "stringData[..data]", "must not start with '..'"},
+		{"configMap key twice", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: x}\nbinaryData: {k: AA==}\n", 12, "binaryData[k]", "in data too"},
+		{"configMap name", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Conf_1}\n", 10, "metadata.name", "invalid name"},
 		{"syntax", podHead + "  containers:\n  - name: a\n   image: b\n", 5, "", "invalid YAML"},
 		{"grace negative", podHead + "  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n", 6, "spec.terminationGracePeriodSeconds", "0 or more"},
 		{"int32 overflow", podHead + "  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 99999999999}]\n", 9, "spec.containers[0].ports[0].containerPort", "out of range"},
@@ -139,8 +144,9 @@ func TestWarnings(t *testing.T) {
 			[]string{"pod.yaml:6: spec.nodeName: not supported yet, ignored"}},
 		{"init container field", podHead + "  initContainers:\n  - name: i\n    image: b\n    stdin: true\n  containers: [{name: a, image: b}]\n",
 			[]string{"pod.yaml:9: spec.initContainers[0].stdin: not supported yet, ignored"}},
-		{"volume source", podHead + "  volumes:\n  - name: c\n    configMap: {name: c}\n  containers: [{name: a, image: b}]\n",
-			[]string{"pod.yaml:8: spec.volumes[0].configMap: not supported yet: the volume is an empty directory"}},
+		{"volume source", podHead + "  volumes:\n  - name: c\n    persistentVolumeClaim: {claimName: c}\n  containers: [{name: a, image: b}]\n",
+			[]string{"pod.yaml:8: spec.volumes[0].persistentVolumeClaim: not supported yet: the volume is an empty directory"}},
+		{"config volumes and service accounts are silent", podHead + "  serviceAccountName: sa\n  automountServiceAccountToken: false\n  volumes:\n  - name: c\n    configMap: {name: c, optional: true, items: [{key: k, path: p, mode: 0400}]}\n  - name: s\n    secret: {secretName: s, optional: true, defaultMode: 0400}\n  - name: d\n    downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}\n  - name: p\n    projected:\n      sources:\n      - serviceAccountToken: {path: token}\n      - configMap: {name: c, optional: true}\n  containers:\n  - name: a\n    image: b\n    env:\n    - {name: R, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}\n", nil},
 		{"securityContext part", podHead + "  containers:\n  - name: a\n    image: b\n    securityContext:\n      readOnlyRootFilesystem: true\n      privileged: true\n",
 			[]string{"pod.yaml:11: spec.containers[0].securityContext.privileged: not supported yet, ignored"}},
 		{"status", podHead + "  containers: [{name: a, image: b}]\nstatus:\n  phase: Running\n",
@@ -184,11 +190,12 @@ func TestDefaultPullPolicy(t *testing.T) {
 	}
 }
 
-func TestEnvFromFile(t *testing.T) {
+func TestRefs(t *testing.T) {
 	const objs = `apiVersion: v1
 kind: ConfigMap
 metadata: {name: conf}
 data: {MODE: dev, LEVEL: "3"}
+binaryData: {bin: AAE=}
 ---
 apiVersion: v1
 kind: Secret
@@ -204,41 +211,113 @@ data: {MODE: other}
 `
 	tests := []struct {
 		name    string
-		env     string
-		want    []corev1.EnvVar
+		spec    string // under spec:, after the objects (the pod starts at line 19)
 		wantErr string
 	}{
-		{"envFrom then env over it", `    envFrom:
+		{"envFrom and env refs", `  containers:
+  - name: a
+    image: b
+    envFrom:
     - configMapRef: {name: conf}
     - secretRef: {name: pw}
       prefix: DB_
+    - configMapRef: {name: nope, optional: true}
     env:
-    - {name: MODE, value: prod}
-    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-`, []corev1.EnvVar{{Name: "LEVEL", Value: "3"}, {Name: "MODE", Value: "prod"}, {Name: "DB_password", Value: "secret"}, {Name: "DB_user", Value: "admin"},
-			{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}, ""},
-		{"key refs", `    env:
-    - {name: A, value: a}
     - {name: M, valueFrom: {configMapKeyRef: {name: conf, key: MODE}}}
-    - {name: P, valueFrom: {secretKeyRef: {name: pw, key: password}}}
+    - {name: P, valueFrom: {secretKeyRef: {name: pw, key: user}}}
     - {name: O, valueFrom: {configMapKeyRef: {name: nope, key: x, optional: true}}}
-`, []corev1.EnvVar{{Name: "A", Value: "a"}, {Name: "M", Value: "dev"}, {Name: "P", Value: "secret"}}, ""},
-		{"resourceFieldRef dropped", `    env:
-    - {name: A, value: a}
-    - {name: R, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}
-`, []corev1.EnvVar{{Name: "A", Value: "a"}}, "warn"},
-		{"missing key", `    env:
+    - {name: K, valueFrom: {configMapKeyRef: {name: conf, key: nokey, optional: true}}}
+`, ""},
+		{"volumes", `  volumes:
+  - {name: c, configMap: {name: conf, items: [{key: bin, path: b/in}]}}
+  - {name: s, secret: {secretName: pw, items: [{key: user, path: u}]}}
+  - {name: o, configMap: {name: nope, optional: true}}
+  - name: p
+    projected:
+      sources:
+      - configMap: {name: conf}
+      - secret: {name: pw, items: [{key: nokey, path: x}], optional: true}
+  containers: [{name: a, image: b}]
+`, ""},
+		{"missing key in env", `  containers:
+  - name: a
+    image: b
+    env:
     - {name: M, valueFrom: {configMapKeyRef: {name: conf, key: NOPE}}}
-`, nil, `pod.yaml:26: spec.containers[0].env[0].valueFrom.configMapKeyRef: key "NOPE" of ConfigMap "conf" not found`},
-		{"missing secret", `    envFrom:
+`, `pod.yaml:27: spec.containers[0].env[0].valueFrom.configMapKeyRef.key: key "NOPE" not found in ConfigMap "conf"`},
+		{"missing secret in envFrom", `  containers:
+  - name: a
+    image: b
+    envFrom:
     - secretRef: {name: nope}
-`, nil, `spec.containers[0].envFrom[0].secretRef.name: Secret "nope" not found`},
+`, `pod.yaml:27: spec.containers[0].envFrom[0].secretRef.name: Secret "nope" not found in pod.yaml`},
+		{"other namespace", `  containers:
+  - name: a
+    image: b
+    env:
+    - {name: M, valueFrom: {secretKeyRef: {name: conf, key: MODE}}}
+`, `spec.containers[0].env[0].valueFrom.secretKeyRef.name: Secret "conf" not found`},
+		{"missing configMap volume", `  volumes:
+  - name: c
+    configMap: {name: nope}
+  containers: [{name: a, image: b}]
+`, `pod.yaml:25: spec.volumes[0].configMap.name: ConfigMap "nope" not found in pod.yaml`},
+		{"missing secret volume", `  volumes:
+  - name: c
+    secret: {secretName: nope}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].secret.secretName: Secret "nope" not found in pod.yaml`},
+		{"missing key in a volume", `  volumes:
+  - name: c
+    configMap:
+      name: conf
+      items:
+      - {key: NOPE, path: x}
+  containers: [{name: a, image: b}]
+`, `pod.yaml:28: spec.volumes[0].configMap.items[0].key: key "NOPE" not found in ConfigMap "conf"`},
+		{"missing projected secret", `  volumes:
+  - name: c
+    projected: {sources: [{secret: {name: nope}}]}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].projected.sources[0].secret.name: Secret "nope" not found`},
+		{"item path escapes", `  volumes:
+  - name: c
+    configMap: {name: conf, items: [{key: MODE, path: ../x}]}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].configMap.items[0].path: must not start with '..'`},
+		{"mode too large", `  volumes:
+  - name: c
+    secret: {secretName: pw, defaultMode: 01000}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].secret.defaultMode: must be a number between 0 and 0777`},
+		{"volume fieldRef", `  volumes:
+  - name: d
+    downwardAPI: {items: [{path: ip, fieldRef: {fieldPath: status.podIP}}]}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].downwardAPI.items[0].fieldRef.fieldPath: "status.podIP" is not supported in a volume`},
+		{"volume resource needs a container", `  volumes:
+  - name: d
+    downwardAPI: {items: [{path: cpu, resourceFieldRef: {resource: limits.cpu}}]}
+  containers: [{name: a, image: b}]
+`, `spec.volumes[0].downwardAPI.items[0].resourceFieldRef.containerName: required in a volume`},
+		{"env fieldRef", `  containers:
+  - name: a
+    image: b
+    env:
+    - {name: X, valueFrom: {fieldRef: {fieldPath: spec.nope}}}
+`, `spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: "spec.nope" is not supported`},
+		{"env resource", `  containers:
+  - name: a
+    image: b
+    env:
+    - {name: X, valueFrom: {resourceFieldRef: {resource: limits.gpu}}}
+`, `spec.containers[0].env[0].valueFrom.resourceFieldRef.resource: "limits.gpu" is not supported`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			doc := objs + podHead + "  containers:\n  - name: a\n    image: b\n" + tc.env
+			doc := objs + podHead + tc.spec
 			f, err := Parse("pod.yaml", []byte(doc))
-			if tc.wantErr != "" && tc.wantErr != "warn" {
+			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %v, want %q", err, tc.wantErr)
 				}
@@ -247,17 +326,74 @@ data: {MODE: other}
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := f.Pods[0].Spec.Containers[0]
-			if len(c.EnvFrom) != 0 {
-				t.Errorf("envFrom left: %v", c.EnvFrom)
-			}
-			if !reflect.DeepEqual(c.Env, tc.want) {
-				t.Errorf("got %+v\nwant %+v", c.Env, tc.want)
-			}
-			if (len(f.Warnings) != 0) != (tc.wantErr == "warn") {
+			if len(f.Warnings) != 0 {
 				t.Errorf("warnings: %q", f.Warnings)
 			}
+			// The pod keeps its references: no value is copied into it.
+			if c := f.Pods[0].Spec.Containers[0]; len(c.Env) > 0 && c.Env[0].ValueFrom == nil {
+				t.Errorf("env resolved into the pod: %+v", c.Env)
+			}
 		})
+	}
+}
+
+func TestEnvFromInvalidKeys(t *testing.T) {
+	doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {good: a, 2nd: b, 1st: c}\n---\n" + podHead +
+		"  containers:\n  - name: a\n    image: b\n    envFrom:\n    - configMapRef: {name: c}\n"
+	f, err := Parse("pod.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `pod.yaml:15: spec.containers[0].envFrom[0]: keys 1st, 2nd skipped: they are not valid environment variable names`
+	if len(f.Warnings) != 1 || f.Warnings[0] != want {
+		t.Errorf("got %q, want %q", f.Warnings, want)
+	}
+}
+
+func TestLoadSeveral(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pod := write("b-pod.yaml", podHead+"  volumes: [{name: c, configMap: {name: conf}}]\n  containers: [{name: a, image: b}]\n")
+	cm := write("a-cm.yml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf}\ndata: {k: v}\n")
+	write("c-secret.json", `{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}}`)
+	write("notes.txt", "not a manifest")
+
+	if _, err := Load(pod); err == nil || !strings.Contains(err.Error(), `b-pod.yaml:6: spec.volumes[0].configMap.name: ConfigMap "conf" not found in `+pod) {
+		t.Errorf("one file: got %v", err)
+	}
+	f, err := Load(pod, cm)
+	if err != nil {
+		t.Fatalf("two files: %v", err)
+	}
+	if len(f.Pods) != 1 || len(f.ConfigMaps) != 1 || f.Path != pod+", "+cm {
+		t.Errorf("two files: %d pods, %d configmaps, path %q", len(f.Pods), len(f.ConfigMaps), f.Path)
+	}
+	f, err = Load(dir)
+	if err != nil {
+		t.Fatalf("directory: %v", err)
+	}
+	if len(f.Pods) != 1 || len(f.ConfigMaps) != 1 || len(f.Secrets) != 1 || f.Secret("default", "s") == nil {
+		t.Errorf("directory: %d pods, %d configmaps, %d secrets", len(f.Pods), len(f.ConfigMaps), len(f.Secrets))
+	}
+	if _, err := Load(cm); err == nil || !strings.Contains(err.Error(), "no Pod in the file") {
+		t.Errorf("no pod: got %v", err)
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no .yaml, .yml or .json file") {
+		t.Errorf("empty directory: got %v", err)
+	}
+	// Errors name the file they are in, not the first one.
+	bad := write("z-bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndatta: {}\n")
+	if _, err := Load(pod, cm, bad); err == nil || !strings.HasPrefix(err.Error(), bad+":4: datta: unknown field") {
+		t.Errorf("error in the third file: got %v", err)
+	}
+	if f, err := LoadPods(pod); err != nil || len(f.Pods) != 1 {
+		t.Errorf("LoadPods skips the references: %v", err)
 	}
 }
 

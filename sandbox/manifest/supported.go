@@ -31,12 +31,29 @@ var podFields = map[string]level{
 	"spec.securityContext.runAsNonRoot":       supportedAll,
 	"spec.securityContext.seccompProfile":     supportedAll,
 
-	"spec.volumes":             supportedSome,
-	"spec.volumes[*].name":     supportedAll,
-	"spec.volumes[*].emptyDir": supportedAll,
-	"spec.volumes[*].hostPath": supportedAll,
-	"spec.containers":          supportedSome,
-	"spec.initContainers":      supportedSome,
+	// No API server, so no token to mount: accepted without effect
+	// (a projected serviceAccountToken source gets a placeholder file).
+	"spec.serviceAccountName":           supportedAll,
+	"spec.serviceAccount":               supportedAll,
+	"spec.automountServiceAccountToken": supportedAll,
+
+	"spec.volumes":                                             supportedSome,
+	"spec.volumes[*].name":                                     supportedAll,
+	"spec.volumes[*].emptyDir":                                 supportedAll,
+	"spec.volumes[*].hostPath":                                 supportedAll,
+	"spec.volumes[*].configMap":                                supportedAll, // package mounts
+	"spec.volumes[*].secret":                                   supportedAll,
+	"spec.volumes[*].downwardAPI":                              supportedAll,
+	"spec.volumes[*].projected":                                supportedSome,
+	"spec.volumes[*].projected.defaultMode":                    supportedAll,
+	"spec.volumes[*].projected.sources":                        supportedSome,
+	"spec.volumes[*].projected.sources[*].configMap":           supportedAll,
+	"spec.volumes[*].projected.sources[*].secret":              supportedAll,
+	"spec.volumes[*].projected.sources[*].downwardAPI":         supportedAll,
+	"spec.volumes[*].projected.sources[*].serviceAccountToken": supportedAll, // a placeholder file, said at up
+	"spec.volumes[*].projected.sources[*].clusterTrustBundle":  supportedAll, // a placeholder file, said at up
+	"spec.containers":                                          supportedSome,
+	"spec.initContainers":                                      supportedSome,
 }
 
 // containerFields are relative to one container, for containers and
@@ -53,8 +70,9 @@ var containerFields = map[string]level{
 	"env[*].name":                              supportedAll,
 	"env[*].value":                             supportedAll,
 	"env[*].valueFrom":                         supportedSome,
-	"env[*].valueFrom.fieldRef":                supportedAll, // image.ProcessFor
-	"env[*].valueFrom.configMapKeyRef":         supportedAll, // env.go
+	"env[*].valueFrom.fieldRef":                supportedAll, // image.ProcessFor, package downward
+	"env[*].valueFrom.resourceFieldRef":        supportedAll,
+	"env[*].valueFrom.configMapKeyRef":         supportedAll, // checked in refs.go, read by image.ProcessFor
 	"env[*].valueFrom.secretKeyRef":            supportedAll,
 	"envFrom":                                  supportedAll,
 	"ports":                                    supportedSome,
@@ -87,6 +105,9 @@ var messages = map[string]string{
 
 var volumeSourceMsg = "not supported yet: the volume is an empty directory"
 
+// projectedSourceMsg is for a projected source podbox does not write.
+var projectedSourceMsg = "not supported yet: nothing is written for this source"
+
 func support(pattern string) level {
 	if l, ok := podFields[pattern]; ok {
 		return l
@@ -98,6 +119,9 @@ func support(pattern string) level {
 }
 
 func unsupportedMsg(pattern string) string {
+	if strings.HasPrefix(pattern, "spec.volumes[*].projected.sources[*].") {
+		return projectedSourceMsg
+	}
 	if strings.HasPrefix(pattern, "spec.volumes[*].") {
 		return volumeSourceMsg
 	}

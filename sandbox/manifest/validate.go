@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/podbox/podbox/sandbox/downward"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -57,22 +58,26 @@ func DefaultPullPolicy(image string) corev1.PullPolicy {
 	return corev1.PullIfNotPresent
 }
 
-// validate checks every pod of the file; the first problem wins.
-func (f *File) validate() error {
+// validate checks every pod of the file, and with refs what they take from
+// ConfigMaps and Secrets; the first problem wins.
+func (f *File) validate(refs bool) error {
 	seen := map[string]bool{}
 	for _, p := range f.Pods {
-		v := &validator{file: f.Path, lines: f.lines[p]}
+		v := &validator{file: f.files[p], lines: f.lines[p]}
 		v.pod(p)
 		key := p.Namespace + "/" + p.Name
 		if v.err == nil && seen[key] {
-			v.fail("metadata.name", "pod %q is defined twice in this file", p.Name)
+			v.fail("metadata.name", "pod %q is defined twice", p.Name)
 		}
 		seen[key] = true
 		if v.err != nil {
 			return v.err
 		}
 	}
-	return f.resolveEnv()
+	if !refs {
+		return nil
+	}
+	return f.checkRefs()
 }
 
 type validator struct {
@@ -150,6 +155,17 @@ func (v *validator) pod(p *corev1.Pod) {
 			v.fail(f+".restartPolicy", "may be set on init containers only (sidecars); use spec.restartPolicy")
 		}
 	}
+	for i := range s.Volumes {
+		v.downwardVolume(fmt.Sprintf("spec.volumes[%d]", i), &s.Volumes[i].VolumeSource, names)
+	}
+	for _, list := range []struct {
+		field string
+		cs    []corev1.Container
+	}{{"spec.initContainers", s.InitContainers}, {"spec.containers", s.Containers}} {
+		for i := range list.cs {
+			v.envRefs(fmt.Sprintf("%s[%d]", list.field, i), &list.cs[i], names)
+		}
+	}
 
 	for i, a := range s.HostAliases {
 		f := fmt.Sprintf("spec.hostAliases[%d]", i)
@@ -188,6 +204,61 @@ func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
 			v.fail(f+".emptyDir.sizeLimit", "must not be negative")
 		}
 	}
+	if cm := vol.ConfigMap; cm != nil {
+		v.mode(f+".configMap.defaultMode", cm.DefaultMode)
+		v.items(f+".configMap.items", cm.Items)
+	}
+	if sec := vol.Secret; sec != nil {
+		v.mode(f+".secret.defaultMode", sec.DefaultMode)
+		v.items(f+".secret.items", sec.Items)
+	}
+	if d := vol.DownwardAPI; d != nil {
+		v.mode(f+".downwardAPI.defaultMode", d.DefaultMode)
+		paths := map[string]bool{}
+		for i, it := range d.Items {
+			v.itemPath(fmt.Sprintf("%s.downwardAPI.items[%d]", f, i), it.Path, it.Mode, paths)
+		}
+	}
+	if pr := vol.Projected; pr != nil {
+		v.mode(f+".projected.defaultMode", pr.DefaultMode)
+		paths := map[string]bool{}
+		for i, src := range pr.Sources {
+			sf := fmt.Sprintf("%s.projected.sources[%d]", f, i)
+			n := 0
+			if src.ConfigMap != nil {
+				n++
+				for j, it := range src.ConfigMap.Items {
+					v.itemPath(fmt.Sprintf("%s.configMap.items[%d]", sf, j), it.Path, it.Mode, paths)
+				}
+			}
+			if src.Secret != nil {
+				n++
+				for j, it := range src.Secret.Items {
+					v.itemPath(fmt.Sprintf("%s.secret.items[%d]", sf, j), it.Path, it.Mode, paths)
+				}
+			}
+			if src.DownwardAPI != nil {
+				n++
+				for j, it := range src.DownwardAPI.Items {
+					v.itemPath(fmt.Sprintf("%s.downwardAPI.items[%d]", sf, j), it.Path, it.Mode, paths)
+				}
+			}
+			if t := src.ServiceAccountToken; t != nil {
+				n++
+				v.itemPath(sf+".serviceAccountToken", t.Path, nil, paths)
+			}
+			if t := src.ClusterTrustBundle; t != nil {
+				n++
+				v.itemPath(sf+".clusterTrustBundle", t.Path, nil, paths)
+			}
+			if src.PodCertificate != nil {
+				n++
+			}
+			if n != 1 {
+				v.fail(sf, "must have exactly one source (configMap, secret, downwardAPI, serviceAccountToken or clusterTrustBundle), has %d", n)
+			}
+		}
+	}
 	if h := vol.HostPath; h != nil {
 		if !path.IsAbs(h.Path) {
 			v.fail(f+".hostPath.path", "must be an absolute path, got %q", h.Path)
@@ -202,6 +273,129 @@ func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
 			}
 		}
 	}
+}
+
+// mode checks a file mode of a volume: 0 to 0777, as the API server.
+func (v *validator) mode(field string, m *int32) {
+	if m != nil && (*m < 0 || *m > 0o777) {
+		v.fail(field, "must be a number between 0 and 0777 (octal), both inclusive, got %#o", *m)
+	}
+}
+
+// items checks the key → path items of a configMap or secret volume.
+func (v *validator) items(field string, items []corev1.KeyToPath) {
+	paths := map[string]bool{}
+	for i, it := range items {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if it.Key == "" {
+			v.fail(f+".key", "required")
+		}
+		v.itemPath(f, it.Path, it.Mode, paths)
+	}
+}
+
+// itemPath checks the path and mode of a file of a volume (item field f):
+// relative, without '..' and not starting with '..', at most once in the
+// volume, as the API server's validateLocalDescendingPath.
+func (v *validator) itemPath(f, p string, m *int32, paths map[string]bool) {
+	v.mode(f+".mode", m)
+	switch {
+	case p == "":
+		v.fail(f+".path", "required")
+	case path.IsAbs(p):
+		v.fail(f+".path", "must be a relative path, got %q", p)
+	case strings.HasPrefix(p, ".."):
+		v.fail(f+".path", "must not start with '..', got %q", p)
+	default:
+		for _, part := range strings.Split(p, "/") {
+			if part == ".." {
+				v.fail(f+".path", "must not contain '..', got %q", p)
+			}
+		}
+	}
+	if paths[path.Clean(p)] {
+		v.fail(f+".path", "%q is used twice in the volume", p)
+	}
+	paths[path.Clean(p)] = true
+}
+
+// downwardVolume checks the items of downwardAPI volumes and projected
+// sources: the fieldRef paths a volume may use, the resources and the
+// container they name.
+func (v *validator) downwardVolume(f string, s *corev1.VolumeSource, ctrs map[string]bool) {
+	check := func(field string, items []corev1.DownwardAPIVolumeFile) {
+		for i, it := range items {
+			itf := fmt.Sprintf("%s.items[%d]", field, i)
+			switch {
+			case it.FieldRef != nil && it.ResourceFieldRef != nil:
+				v.fail(itf, "fieldRef and resourceFieldRef may not both be set")
+			case it.FieldRef != nil:
+				if !downward.Allowed(downward.VolumeFieldPaths, it.FieldRef.FieldPath) {
+					v.fail(itf+".fieldRef.fieldPath", "%q is not supported in a volume: use one of %s", it.FieldRef.FieldPath, strings.Join(downward.VolumeFieldPaths, ", "))
+				}
+			case it.ResourceFieldRef != nil:
+				v.resource(itf+".resourceFieldRef", it.ResourceFieldRef, ctrs, true)
+			default:
+				v.fail(itf, "one of fieldRef or resourceFieldRef is required")
+			}
+		}
+	}
+	if d := s.DownwardAPI; d != nil {
+		check(f+".downwardAPI", d.Items)
+	}
+	if pr := s.Projected; pr != nil {
+		for i, src := range pr.Sources {
+			if src.DownwardAPI != nil {
+				check(fmt.Sprintf("%s.projected.sources[%d].downwardAPI", f, i), src.DownwardAPI.Items)
+			}
+		}
+	}
+}
+
+// resource checks a resourceFieldRef; a volume's must name its container.
+func (v *validator) resource(f string, r *corev1.ResourceFieldSelector, ctrs map[string]bool, needContainer bool) {
+	if !contains(downward.Resources, r.Resource) {
+		v.fail(f+".resource", "%q is not supported: use one of %s", r.Resource, strings.Join(downward.Resources, ", "))
+	}
+	switch {
+	case r.ContainerName == "" && needContainer:
+		v.fail(f+".containerName", "required in a volume")
+	case r.ContainerName != "" && !ctrs[r.ContainerName]:
+		v.fail(f+".containerName", "no container named %q in the pod", r.ContainerName)
+	}
+	if r.Divisor.Sign() < 0 {
+		v.fail(f+".divisor", "must not be negative")
+	}
+}
+
+// envRefs checks a container's env fieldRef and resourceFieldRef.
+func (v *validator) envRefs(f string, c *corev1.Container, ctrs map[string]bool) {
+	for i, e := range c.Env {
+		if e.ValueFrom == nil {
+			continue
+		}
+		vf := fmt.Sprintf("%s.env[%d].valueFrom", f, i)
+		if r := e.ValueFrom.FieldRef; r != nil {
+			if r.APIVersion != "" && r.APIVersion != "v1" {
+				v.fail(vf+".fieldRef.apiVersion", "must be v1, got %q", r.APIVersion)
+			}
+			if !downward.Allowed(downward.EnvFieldPaths, r.FieldPath) {
+				v.fail(vf+".fieldRef.fieldPath", "%q is not supported: use one of %s", r.FieldPath, strings.Join(downward.EnvFieldPaths, ", "))
+			}
+		}
+		if r := e.ValueFrom.ResourceFieldRef; r != nil {
+			v.resource(vf+".resourceFieldRef", r, ctrs, false)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // countSources counts the volume types set in s.
@@ -305,7 +499,7 @@ func (v *validator) dns(field, value string, subdomain bool) {
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -82,7 +82,7 @@ func TestContainerInside(t *testing.T) {
 	if err := mounts.CheckHostPaths(pod); err != nil {
 		t.Fatal(err)
 	}
-	vols, err := mounts.Setup(pod, filepath.Join(dir, "pod"))
+	vols, _, err := mounts.Setup(pod, filepath.Join(dir, "pod"), mounts.Sources{})
 	if err != nil {
 		t.Fatal(err)
 	}
