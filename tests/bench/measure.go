@@ -47,9 +47,11 @@ type bench struct {
 	byKey          map[string]*metric
 	sampleSHA      string
 	eg             *egress
-	breakdown      map[string]string // tool → processes of one idle pod
-	baseline       string            // what the podbox binary holds doing no pod work
+	breakdown      map[string]string     // tool → processes of one idle pod
+	lean           map[string]leanTables // tool → its processes at 1 and at leanPods idle pods (issue 10)
+	baseline       string                // what the podbox binary holds doing no pod work
 	started        time.Time
+	loadStart      string   // /proc/loadavg's first three fields when measuring began
 	only           []string // PODBOX_BENCH_ONLY: the metrics to run; empty: all
 }
 
@@ -58,7 +60,7 @@ func measureMain(args []string) int {
 		return code
 	}
 	fs := flag.NewFlagSet("measure", flag.ExitOnError)
-	b := &bench{started: time.Now(), breakdown: map[string]string{}}
+	b := &bench{started: time.Now(), breakdown: map[string]string{}, lean: map[string]leanTables{}}
 	fs.StringVar(&b.work, "work", "", "the work `DIR` (the test user's)")
 	fs.StringVar(&b.registry, "registry", "", "the local registry `HOST:PORT`")
 	fs.IntVar(&b.rounds, "rounds", 5, "rounds per metric")
@@ -74,6 +76,7 @@ func measureMain(args []string) int {
 		b.hostname, _ = os.Hostname()
 	}
 	b.only = onlyKeys(*only)
+	b.loadStart = loadAvg()
 	b.manifests = filepath.Join(b.work, "manifests")
 	if err := b.setup(); err != nil {
 		logf("%v", err)
@@ -175,6 +178,9 @@ func (b *bench) defineMetrics() {
 		{key: "down-sleep", name: "down, `sleep 3600` pod (PID 1 without a SIGTERM handler, grace period 30 s)", unit: "ms"},
 		{key: "down-shell", name: "down, shell PID 1 with a server child, stands in for the Tomcat pod (no trap, grace period 10 s)", unit: "ms"},
 		{key: "down-trap", name: "down, pod that handles SIGTERM (shell with a trap, grace period 10 s)", unit: "ms"},
+		{key: "own-pss", name: "own processes, one idle 2-container pod, PSS (slirp4netns and containers not counted)", unit: "MiB"},
+		{key: "own-pss20", name: fmt.Sprintf("own processes, %d idle 2-container pods at once, PSS total", leanPods), unit: "MiB"},
+		{key: "own-further", name: fmt.Sprintf("own processes, each further pod at %d pods, PSS", leanPods), unit: "MiB"},
 	}
 	b.metrics = ms
 	b.byKey = map[string]*metric{}
@@ -234,6 +240,7 @@ func (b *bench) runAll() {
 	phase("memory", b.measureMemory, "pss", "rss")
 	phase("throughput", b.measureThroughput, "tput-down", "tput-up", "tput-egress")
 	phase("scale", b.measureScale, "scale-up", "scale-pss", "scale-down")
+	phase("own processes at 1 and 20 pods", b.measureLean, "own-pss", "own-pss20", "own-further")
 }
 
 // onlyKeys splits PODBOX_BENCH_ONLY's comma-separated words.
@@ -614,28 +621,9 @@ func (b *bench) measureOneshot() {
 // own, once the tool has settled: at least `sleepers` container sleeps run
 // and no transient process (runc, newuidmap, podman) is left.
 func (b *bench) overhead(t *tool, sleepers int, within time.Duration) (pssKB, rssKB int, procs []*proc, err error) {
-	deadline := time.Now().Add(within)
-	for {
-		all := scanProcs()
-		ps := toolProcs(all, t.marker)
-		n, busy := 0, false
-		for _, p := range ps {
-			if p.comm == "sleep" {
-				n++
-			}
-			if transient(p.comm) {
-				busy = true
-			}
-		}
-		if n >= sleepers && !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, 0, nil, fmt.Errorf("%d of %d containers running, busy=%v, after %s", n, sleepers, busy, within)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitSettled(t, sleepers, within); err != nil {
+		return 0, 0, nil, err
 	}
-	time.Sleep(settle)
 	for _, p := range toolProcs(scanProcs(), t.marker) {
 		if workloadComms[p.comm] || transient(p.comm) {
 			continue

@@ -22,6 +22,7 @@ type proc struct {
 	uid       int
 	comm      string
 	cmdline   string // NULs as spaces
+	exe       string // the /proc/PID/exe link, " (deleted)" cut; empty when unreadable
 	environ   string // NULs as newlines; empty when unreadable
 	zombie    bool
 }
@@ -56,6 +57,9 @@ func scanProcs() map[int]*proc {
 		}
 		if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
 			p.cmdline = strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+		}
+		if l, err := os.Readlink(dir + "/exe"); err == nil {
+			p.exe = strings.TrimSuffix(l, " (deleted)")
 		}
 		if b, err := os.ReadFile(dir + "/environ"); err == nil {
 			p.environ = string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'}))
