@@ -87,23 +87,15 @@ func classify(p *proc) (procClass, string) {
 	case exe == "conmon" || p.comm == "conmon":
 		return classOwn, "conmon"
 	case exe == "catatonit" || p.comm == "catatonit":
-		if hasArg(p.cmdline, "-P") {
-			return classOwn, "catatonit -P (rootless pause, one per user)"
+		// Both run `catatonit -P`; the infra container's is conmon's child.
+		if p.parent == "conmon" {
+			return classOwn, "catatonit (pod infra)"
 		}
-		return classOwn, "catatonit (pod infra)"
+		return classOwn, "catatonit -P (rootless pause, one per user)"
 	case strings.HasPrefix(exe, "rootlessport") || strings.HasPrefix(p.comm, "rootlessport"):
 		return classOwn, exe
 	}
 	return classContainer, p.comm
-}
-
-func hasArg(cmdline, arg string) bool {
-	for _, f := range strings.Fields(cmdline) {
-		if f == arg {
-			return true
-		}
-	}
-	return false
 }
 
 // lingers: a process that stays once every pod is down, by design:

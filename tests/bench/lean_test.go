@@ -33,9 +33,9 @@ func TestClassify(t *testing.T) {
 			classNet, "slirp4netns"},
 		{"conmon", proc{comm: "conmon", exe: "/usr/bin/conmon", cmdline: "/usr/bin/conmon --api-version 1 -c abc"},
 			classOwn, "conmon"},
-		{"infra catatonit", proc{comm: "catatonit", exe: "/catatonit", cmdline: "/catatonit -P"},
+		{"rootless pause process", proc{comm: "catatonit", exe: "/usr/libexec/podman/catatonit", cmdline: "catatonit -P", parent: "bench"},
 			classOwn, "catatonit -P (rootless pause, one per user)"},
-		{"pod infra", proc{comm: "catatonit", exe: "/catatonit", cmdline: "/catatonit"},
+		{"pod infra: catatonit -P too, under conmon", proc{comm: "catatonit", exe: "/catatonit", cmdline: "/catatonit -P", parent: "conmon"},
 			classOwn, "catatonit (pod infra)"},
 		{"rootlessport", proc{comm: "rootlessport", exe: "/usr/libexec/podman/rootlessport", cmdline: "rootlessport"},
 			classOwn, "rootlessport"},
@@ -60,11 +60,11 @@ func TestClassify(t *testing.T) {
 }
 
 func TestLingers(t *testing.T) {
-	if !lingers(&proc{comm: "catatonit", cmdline: "/catatonit -P"}) {
+	if !lingers(&proc{comm: "catatonit", cmdline: "catatonit -P", parent: "systemd"}) {
 		t.Error("Podman's rootless pause process must be allowed to stay after down")
 	}
 	for _, p := range []proc{
-		{comm: "catatonit", cmdline: "/catatonit"},
+		{comm: "catatonit", cmdline: "/catatonit -P", parent: "conmon"},
 		{comm: "exe", cmdline: "podbox-pod:web"},
 		{comm: "slirp4netns", cmdline: "slirp4netns 12 tap0"},
 	} {

@@ -24,6 +24,7 @@ type proc struct {
 	cmdline   string // NULs as spaces
 	exe       string // the /proc/PID/exe link, " (deleted)" cut; empty when unreadable
 	environ   string // NULs as newlines; empty when unreadable
+	parent    string // the parent's comm, when it was seen
 	zombie    bool
 }
 
@@ -65,6 +66,11 @@ func scanProcs() map[int]*proc {
 			p.environ = string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'}))
 		}
 		out[pid] = p
+	}
+	for _, p := range out {
+		if pp, ok := out[p.ppid]; ok {
+			p.parent = pp.comm
+		}
 	}
 	return out
 }
