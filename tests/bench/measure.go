@@ -163,7 +163,7 @@ func (b *bench) setup() error {
 func (b *bench) defineMetrics() {
 	ms := []*metric{
 		{key: "up", name: "up: WAR pod, `up` to HTTP answer on its hostPort", unit: "ms", floor: "unshare, runc"},
-		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc"},
+		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc, podbox-start"},
 		{key: "down", name: "down: WAR pod, command to return and port free", unit: "ms"},
 		{key: "pull", name: "cold pull of busybox from the local registry", unit: "ms"},
 		{key: "oneshot", name: "one-shot pod (`true`), up to exit and gone", unit: "ms", floor: "runc"},
@@ -192,7 +192,7 @@ func (b *bench) defineMetrics() {
 		b.byKey[m.key] = m
 	}
 	b.floors = map[string]*result{}
-	for _, f := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
+	for _, f := range []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"} {
 		b.floors[f] = &result{}
 	}
 }
@@ -308,6 +308,11 @@ func (b *bench) measureFloors() {
 			return nil
 		})
 		b.floors["unshare"].add(ms(d), err)
+		// What every podbox command pays before it does anything: the Go
+		// runtime and the package initialisers of all it links (issue 10
+		// counts three starts of the binary per `up`).
+		d, err = timed(func() error { return b.tools[0].run("version") })
+		b.floors["podbox-start"].add(ms(d), err)
 		if bundle != "" && !b.floors["runc"].failed() {
 			id := fmt.Sprintf("bench-floor-%d-%d", os.Getpid(), r)
 			d, err := timed(func() error {

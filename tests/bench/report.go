@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -105,14 +106,15 @@ func (r *result) rangeCell() string {
 }
 
 var floorNames = map[string]string{
-	"unshare":     "`unshare --user --net --mount --pid --fork true`",
-	"runc":        "`runc run` of busybox `true`",
-	"loop-down":   "host loopback, busybox httpd → client",
-	"loop-up":     "host loopback, client → busybox nc",
-	"loop-egress": "host loopback, server → busybox wget",
+	"unshare":      "`unshare --user --net --mount --pid --fork true`",
+	"runc":         "`runc run` of busybox `true`",
+	"podbox-start": "`podbox version`: the CLI's start-up, paid by each start of the binary",
+	"loop-down":    "host loopback, busybox httpd → client",
+	"loop-up":      "host loopback, client → busybox nc",
+	"loop-egress":  "host loopback, server → busybox wget",
 }
 
-var floorUnits = map[string]string{"unshare": "ms", "runc": "ms", "loop-down": "MB/s", "loop-up": "MB/s", "loop-egress": "MB/s"}
+var floorUnits = map[string]string{"unshare": "ms", "runc": "ms", "podbox-start": "ms", "loop-down": "MB/s", "loop-up": "MB/s", "loop-egress": "MB/s"}
 
 func (b *bench) floorCell(keys string) string {
 	if keys == "" {
@@ -188,7 +190,7 @@ func (b *bench) report() string {
 	}
 	header("Targets (issue 10)", &t10)
 	var floors strings.Builder
-	for _, k := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
+	for _, k := range []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"} {
 		f := b.floors[k]
 		if f.ok() {
 			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorNames[k], num(f.median()), floorUnits[k], f.rangeCell())
@@ -365,6 +367,7 @@ func (b *bench) machine() []string {
 		fmt.Sprintf("host %s: %s, kernel %s", b.hostname, osName, cmdLine("uname", "-r")),
 		fmt.Sprintf("CPU: %d × %s; memory %s", runtime.NumCPU(), cpu, mem),
 		"podbox " + b.tools[0].version(),
+		b.podBinaryLine(),
 		"podman " + b.tools[1].version() + " (runc, cgroupfs, slirp4netns, overlay; `kube play --network slirp4netns`)",
 		"runc: " + cmdLine("runc", "--version"),
 		"slirp4netns: " + cmdLine("slirp4netns", "--version"),
@@ -374,6 +377,22 @@ func (b *bench) machine() []string {
 		fmt.Sprintf("load average (1, 5, 15 min) when measuring began: %s; at the end: %s (%d CPUs; other work on the machine makes the times noisy)",
 			b.loadStart, loadAvg(), runtime.NumCPU()),
 	}
+}
+
+// podBinaryLine says which binary runs the pods' PID 1: podbox-pod beside
+// podbox (issue 10), or podbox itself.
+func (b *bench) podBinaryLine() string {
+	size := func(p string) float64 {
+		if st, err := os.Stat(p); err == nil {
+			return float64(st.Size()) / (1 << 20)
+		}
+		return 0
+	}
+	pod := filepath.Join(filepath.Dir(b.tools[0].bin), filepath.Base(podBinary))
+	if _, err := os.Stat(pod); err == nil {
+		return fmt.Sprintf("the pods' PID 1: podbox-pod beside podbox (%.1f MiB; podbox %.1f MiB)", size(pod), size(b.tools[0].bin))
+	}
+	return fmt.Sprintf("the pods' PID 1: the podbox binary itself (%.1f MiB; no podbox-pod beside it)", size(b.tools[0].bin))
 }
 
 // loadAvg is /proc/loadavg's 1, 5 and 15 minute averages.
