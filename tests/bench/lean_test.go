@@ -274,3 +274,35 @@ func TestHostPortThroughputHook(t *testing.T) {
 		t.Errorf("rows = %+v, want the three of this file and the hook's", rows)
 	}
 }
+
+// throughput.go can add its rows, phase and floors without editing the
+// lists of measure.go.
+func TestExtraMetricsAndFloors(t *testing.T) {
+	savedM, savedP, savedF := extraMetrics, extraPhases, extraFloors
+	defer func() { extraMetrics, extraPhases, extraFloors = savedM, savedP, savedF }()
+	extraMetrics = []*metric{{key: "tput-fast-down", name: "fast client pod → host", unit: "MB/s", higher: true, floor: "loop-fast-down"}}
+	extraFloors = []extraFloor{{key: "loop-fast-down", name: "host loopback, fast client", unit: "MB/s"}}
+	extraPhases = []extraPhase{{name: "fast throughput", run: func(*bench) {}, keys: []string{"tput-fast-down"}}}
+	b := newTestBench("tput-fast")
+	m, ok := b.byKey["tput-fast-down"]
+	if !ok || m.res["podbox"] == nil || b.floors["loop-fast-down"] == nil {
+		t.Fatalf("the extra metric or floor is missing: %v %v", ok, b.floors)
+	}
+	if !b.selected("tput-fast-down") {
+		t.Error("PODBOX_BENCH_ONLY=tput-fast does not select tput-fast-down")
+	}
+	m.ran = true
+	m.res["podbox"].add(2000, nil)
+	m.res["podman"].add(1000, nil)
+	b.floors["loop-fast-down"].add(2100, nil)
+	r := b.report()
+	for _, want := range []string{"| fast client pod → host | 2000 MB/s | 1000 MB/s | 2.00× |", "loop-fast-down: 2100 MB/s",
+		"- loop-fast-down (host loopback, fast client): 2100 MB/s"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("the report lacks %q:\n%s", want, r)
+		}
+	}
+	if extraMetrics[0].res != nil {
+		t.Error("defineMetrics changed the shared extra metric instead of its copy")
+	}
+}

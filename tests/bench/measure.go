@@ -182,6 +182,10 @@ func (b *bench) defineMetrics() {
 		{key: "own-pss20", name: fmt.Sprintf("own processes, %d idle 2-container pods at once, PSS total", leanPods), unit: "MiB"},
 		{key: "own-further", name: fmt.Sprintf("own processes, each further pod at %d pods, PSS", leanPods), unit: "MiB"},
 	}
+	for _, m := range extraMetrics {
+		c := *m
+		ms = append(ms, &c)
+	}
 	b.metrics = ms
 	b.byKey = map[string]*metric{}
 	for _, m := range ms {
@@ -192,9 +196,37 @@ func (b *bench) defineMetrics() {
 		b.byKey[m.key] = m
 	}
 	b.floors = map[string]*result{}
-	for _, f := range []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"} {
+	for _, f := range floorKeys() {
 		b.floors[f] = &result{}
 	}
+}
+
+// extraMetrics, extraPhases and extraFloors let another file of this
+// package add rows, the phase that measures them and their floors from an
+// init function, without editing the lists here (tests/bench/throughput.go,
+// issue 10 item 4). A phase runs after the others, when one of its keys is
+// selected.
+var (
+	extraMetrics []*metric
+	extraPhases  []extraPhase
+	extraFloors  []extraFloor
+)
+
+type extraPhase struct {
+	name string
+	run  func(b *bench)
+	keys []string
+}
+
+type extraFloor struct{ key, name, unit string }
+
+// floorKeys are the floors in the order of the report.
+func floorKeys() []string {
+	keys := []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"}
+	for _, f := range extraFloors {
+		keys = append(keys, f.key)
+	}
+	return keys
 }
 
 // order alternates which tool goes first, round by round.
@@ -241,6 +273,9 @@ func (b *bench) runAll() {
 	phase("throughput", b.measureThroughput, "tput-down", "tput-up", "tput-egress")
 	phase("scale", b.measureScale, "scale-up", "scale-pss", "scale-down")
 	phase("own processes at 1 and 20 pods", b.measureLean, "own-pss", "own-pss20", "own-further")
+	for _, p := range extraPhases {
+		phase(p.name, func() { p.run(b) }, p.keys...)
+	}
 }
 
 // onlyKeys splits PODBOX_BENCH_ONLY's comma-separated words.

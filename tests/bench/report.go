@@ -116,6 +116,25 @@ var floorNames = map[string]string{
 
 var floorUnits = map[string]string{"unshare": "ms", "runc": "ms", "podbox-start": "ms", "loop-down": "MB/s", "loop-up": "MB/s", "loop-egress": "MB/s"}
 
+// floorName and floorUnit say what a floor is, extraFloors included.
+func floorName(k string) string {
+	for _, f := range extraFloors {
+		if f.key == k {
+			return f.name
+		}
+	}
+	return floorNames[k]
+}
+
+func floorUnit(k string) string {
+	for _, f := range extraFloors {
+		if f.key == k {
+			return f.unit
+		}
+	}
+	return floorUnits[k]
+}
+
 func (b *bench) floorCell(keys string) string {
 	if keys == "" {
 		return ""
@@ -124,7 +143,7 @@ func (b *bench) floorCell(keys string) string {
 	for _, k := range strings.Split(keys, ", ") {
 		f := b.floors[k]
 		if f.ok() {
-			parts = append(parts, fmt.Sprintf("%s: %s %s", k, num(f.median()), floorUnits[k]))
+			parts = append(parts, fmt.Sprintf("%s: %s %s", k, num(f.median()), floorUnit(k)))
 		} else if f.err != nil {
 			parts = append(parts, k+": n/a")
 		}
@@ -190,12 +209,12 @@ func (b *bench) report() string {
 	}
 	header("Targets (issue 10)", &t10)
 	var floors strings.Builder
-	for _, k := range []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"} {
+	for _, k := range floorKeys() {
 		f := b.floors[k]
 		if f.ok() {
-			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorNames[k], num(f.median()), floorUnits[k], f.rangeCell())
+			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorName(k), num(f.median()), floorUnit(k), f.rangeCell())
 		} else if f.err != nil {
-			fmt.Fprintf(&floors, "- %s (%s): n/a (%v)\n", k, floorNames[k], f.err)
+			fmt.Fprintf(&floors, "- %s (%s): n/a (%v)\n", k, floorName(k), f.err)
 		}
 	}
 	header("Floors", &floors)
