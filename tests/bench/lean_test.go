@@ -43,6 +43,8 @@ func TestClassify(t *testing.T) {
 			classOwn, "rootlessport-child"},
 		{"runc is waited out", proc{comm: "runc:[2:INIT]", exe: "/usr/sbin/runc", cmdline: "runc init"},
 			classTransient, "runc:[2:INIT]"},
+		{"crun is waited out (preferred after issue 10)", proc{comm: "crun", exe: "/usr/bin/crun", cmdline: "crun create"},
+			classTransient, "crun"},
 		{"a podman command is waited out", proc{comm: "podman", exe: "/usr/bin/podman", cmdline: "podman kube play x.yaml"},
 			classTransient, "podman"},
 		{"a container's sleep", proc{comm: "sleep", exe: "/bin/busybox", cmdline: "sleep 3600"},

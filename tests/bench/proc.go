@@ -85,7 +85,7 @@ var workloadComms = map[string]bool{
 // transientComms are processes a tool runs only while it changes something:
 // the memory metrics wait until none is left.
 func transient(comm string) bool {
-	return strings.HasPrefix(comm, "runc") || comm == "newuidmap" || comm == "newgidmap" ||
+	return strings.HasPrefix(comm, "runc") || strings.HasPrefix(comm, "crun") || comm == "newuidmap" || comm == "newgidmap" ||
 		comm == "podman" || comm == "fusermount3"
 }
 
