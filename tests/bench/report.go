@@ -321,7 +321,9 @@ func (b *bench) report() string {
 	var lean strings.Builder
 	lean.WriteString(b.leanProcs())
 	header(fmt.Sprintf("Own processes at 1 and at %d idle pods, per process (issue 10; last round)", leanPods), &lean)
-	if w, _ := b.byKey["pss"].worse(); w {
+	if w, _ := b.byKey["pss"].worse(); w && !b.hasPodBinary() {
+		// The note is about pods run by the whole CLI binary (before
+		// issue 10); with podbox-pod, the per-process tables tell.
 		pb, sc := b.byKey["pss"].res["podbox"], b.byKey["scale-pss"].res["podbox"]
 		s.WriteString("\n## Closing note: why podbox is heavier per pod\n\n")
 		s.WriteString("Found with /proc/PID/smaps of the pod process (the split above, and the baseline line): the memory " +
@@ -398,6 +400,15 @@ func (b *bench) machine() []string {
 	}
 }
 
+func (b *bench) podBinaryPath() string {
+	return filepath.Join(filepath.Dir(b.tools[0].bin), filepath.Base(podBinary))
+}
+
+func (b *bench) hasPodBinary() bool {
+	_, err := os.Stat(b.podBinaryPath())
+	return err == nil
+}
+
 // podBinaryLine says which binary runs the pods' PID 1: podbox-pod beside
 // podbox (issue 10), or podbox itself.
 func (b *bench) podBinaryLine() string {
@@ -407,8 +418,8 @@ func (b *bench) podBinaryLine() string {
 		}
 		return 0
 	}
-	pod := filepath.Join(filepath.Dir(b.tools[0].bin), filepath.Base(podBinary))
-	if _, err := os.Stat(pod); err == nil {
+	pod := b.podBinaryPath()
+	if b.hasPodBinary() {
 		return fmt.Sprintf("the pods' PID 1: podbox-pod beside podbox (%.1f MiB; podbox %.1f MiB)", size(pod), size(b.tools[0].bin))
 	}
 	return fmt.Sprintf("the pods' PID 1: the podbox binary itself (%.1f MiB; no podbox-pod beside it)", size(b.tools[0].bin))
