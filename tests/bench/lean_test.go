@@ -249,10 +249,12 @@ func TestReportIssue10NotRun(t *testing.T) {
 	m.ran = true
 	m.res["podbox"].add(150, nil)
 	m.res["podman"].add(500, nil)
+	b.upReturn["podbox"].add(120, nil)
+	b.upReturn["podman"].add(480, nil)
 	r := b.report()
 	for _, want := range []string{
 		"| ≤ 2.00 MiB | not run (PODBOX_BENCH_ONLY) |",
-		"0.30× (150 ms) | 500 ms | **missed** | at 0.15× podbox would need 75.0 ms",
+		"0.30× (150 ms) | 500 ms | **missed** | at 0.15× podbox would need 75.0 ms; the command returned after 120 ms (Podman's after 480 ms)",
 		"| ≥ 0.9× host loopback | not run (PODBOX_BENCH_ONLY) |",
 	} {
 		if !strings.Contains(r, want) {

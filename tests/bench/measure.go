@@ -44,6 +44,7 @@ type bench struct {
 	tools          []*tool
 	metrics        []*metric
 	floors         map[string]*result
+	upReturn       map[string]*result // tool → up-noinit: ms until the up command returned
 	byKey          map[string]*metric
 	sampleSHA      string
 	eg             *egress
@@ -194,6 +195,10 @@ func (b *bench) defineMetrics() {
 			m.res[t.name] = &result{}
 		}
 		b.byKey[m.key] = m
+	}
+	b.upReturn = map[string]*result{}
+	for _, t := range b.tools {
+		b.upReturn[t.name] = &result{}
 	}
 	b.floors = map[string]*result{}
 	for _, f := range floorKeys() {
@@ -472,7 +477,7 @@ func (b *bench) measureUpDown() {
 					continue
 				}
 			} else {
-				d, warn, err := b.timeUp(t, file, url)
+				d, _, warn, err := b.timeUp(t, file, url)
 				up.add(ms(d), err)
 				if err == nil && warn != nil {
 					up.warn(warn)
@@ -514,8 +519,11 @@ func (b *bench) measureUpNoInit() {
 				res.fail(err)
 				continue
 			}
-			d, warn, err := b.timeUp(t, file, fmt.Sprintf("http://127.0.0.1:%d/sample.war", port))
+			d, cmdD, warn, err := b.timeUp(t, file, fmt.Sprintf("http://127.0.0.1:%d/sample.war", port))
 			res.add(ms(d), err)
+			if err == nil {
+				b.upReturn[t.name].add(ms(cmdD), nil)
+			}
 			if err == nil && warn != nil {
 				res.warn(warn)
 			}
@@ -528,9 +536,10 @@ func (b *bench) measureUpNoInit() {
 }
 
 // timeUp: from the up command's start to the first right answer on the
-// hostPort. A command that fails while its pod answers all the same (Podman
-// 4.3.1 with an init container, sometimes) gives the time and a warning.
-func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err error) {
+// hostPort, and to the command's return (cmdD). A command that fails while
+// its pod answers all the same (Podman 4.3.1 with an init container,
+// sometimes) gives the time and a warning.
+func (b *bench) timeUp(t *tool, file, url string) (d, cmdD time.Duration, warn, err error) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
@@ -538,10 +547,14 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	cmdDone := make(chan error, 1)
-	go func() { cmdDone <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		cmdD = time.Since(t0)
+		cmdDone <- err
+	}()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := t0.Add(upAnswer)
 	var cmdErr error
@@ -566,7 +579,7 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 					cmdErr = cmdError(t.name, t.upArgs(file, false), []byte(out.String()), e)
 				}
 			}
-			return d, cmdErr, nil
+			return d, cmdD, cmdErr, nil
 		} else {
 			lastErr = err
 		}
@@ -576,9 +589,9 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 		<-cmdDone
 	}
 	if cmdErr != nil {
-		return 0, nil, cmdErr
+		return 0, 0, nil, cmdErr
 	}
-	return 0, nil, fmt.Errorf("no right answer on %s within %s of `up` (%v): hostPort not forwarded?", strings.TrimSuffix(url, "/sample.war"), time.Since(t0).Round(time.Second), shortErr(lastErr))
+	return 0, 0, nil, fmt.Errorf("no right answer on %s within %s of `up` (%v): hostPort not forwarded?", strings.TrimSuffix(url, "/sample.war"), time.Since(t0).Round(time.Second), shortErr(lastErr))
 }
 
 func minTime(a, b time.Time) time.Time {

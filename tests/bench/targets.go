@@ -118,8 +118,11 @@ func (b *bench) issue10Targets() []targetRow {
 		row.peer = pm.cell("ms")
 		row.verdict = verdict(r, upTargetRatio, true)
 		if r > upTargetRatio {
-			row.why = fmt.Sprintf("at %.2f× podbox would need %s ms; floors: %s", upTargetRatio,
-				num(upTargetRatio*pm.median()), b.floorCell(up.floor))
+			row.why = fmt.Sprintf("at %.2f× podbox would need %s ms", upTargetRatio, num(upTargetRatio*pm.median()))
+			if rb, rp := b.upReturn["podbox"], b.upReturn["podman"]; rb.ok() && rp.ok() {
+				row.why += fmt.Sprintf("; the command returned after %s (Podman's after %s)", rb.cell("ms"), rp.cell("ms"))
+			}
+			row.why += "; floors: " + b.floorCell(up.floor)
 		}
 	}
 	rows = append(rows, row)
