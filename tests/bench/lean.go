@@ -225,7 +225,7 @@ func waitSettled(t *tool, sleepers int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		n, busy := 0, false
-		for _, p := range toolProcs(scanProcs(), t.marker) {
+		for _, p := range t.procs() {
 			if p.comm == "sleep" {
 				n++
 			}
@@ -283,7 +283,7 @@ func (b *bench) leanRound(t *tool, r int) {
 		many.fail(errors.New("the first pod did not settle"))
 		return
 	}
-	tab1 := tabulate(toolProcs(scanProcs(), t.marker), readProcMem)
+	tab1 := tabulate(t.procs(), readProcMem)
 	own1 := tab1.total(classOwn)
 	if own1 == 0 {
 		one.fail(errors.New("found none of the tool's own processes"))
@@ -302,7 +302,7 @@ func (b *bench) leanRound(t *tool, r int) {
 		further.fail(err)
 		return
 	}
-	tabN := tabulate(toolProcs(scanProcs(), t.marker), readProcMem)
+	tabN := tabulate(t.procs(), readProcMem)
 	ownN := tabN.total(classOwn)
 	many.add(mib(ownN), nil)
 	further.add(furtherKB(own1, ownN, leanPods)/1024, nil)
@@ -323,7 +323,7 @@ func (b *bench) downAndReap(t *tool, files, pods []string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var left []*proc
-		for _, p := range toolProcs(scanProcs(), t.marker) {
+		for _, p := range t.procs() {
 			if !lingers(p) && p.pid != os.Getpid() {
 				left = append(left, p)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -308,5 +309,27 @@ func TestExtraMetricsAndFloors(t *testing.T) {
 	}
 	if extraMetrics[0].res != nil {
 		t.Error("defineMetrics changed the shared extra metric instead of its copy")
+	}
+}
+
+// A pod's PID 1 is the tool's by its binary even when its environment does
+// not name the tool's directory; its slirp4netns and children follow it.
+func TestToolProcsByBinary(t *testing.T) {
+	uid := os.Getuid()
+	all := map[int]*proc{
+		10: {pid: 10, ppid: 1, uid: uid, exe: "/w/bin/podbox-pod", cmdline: "podbox-pod:web"},
+		11: {pid: 11, ppid: 1, uid: uid, comm: "slirp4netns", cmdline: "slirp4netns --configure 10 tap0"},
+		12: {pid: 12, ppid: 10, uid: uid, comm: "sleep", cmdline: "sleep 3600"},
+		20: {pid: 20, ppid: 1, uid: uid, exe: "/w/bin/bench", cmdline: "/w/bin/bench measure"},
+		21: {pid: 21, ppid: 20, uid: uid, exe: "/usr/bin/podman", comm: "podman", cmdline: "podman kube play"},
+		30: {pid: 30, ppid: 1, uid: uid, exe: "/other/podbox-pod", cmdline: "podbox-pod:theirs"},
+	}
+	got := map[int]bool{}
+	for _, p := range toolProcs(all, "/w/podbox/", "/w/bin/podbox", "/w/bin/podbox-pod") {
+		got[p.pid] = true
+	}
+	want := map[int]bool{10: true, 11: true, 12: true}
+	if len(got) != len(want) || !got[10] || !got[11] || !got[12] {
+		t.Errorf("toolProcs = %v, want %v", got, want)
 	}
 }

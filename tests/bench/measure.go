@@ -677,7 +677,7 @@ func (b *bench) overhead(t *tool, sleepers int, within time.Duration) (pssKB, rs
 	if err := waitSettled(t, sleepers, within); err != nil {
 		return 0, 0, nil, err
 	}
-	for _, p := range toolProcs(scanProcs(), t.marker) {
+	for _, p := range t.procs() {
 		if workloadComms[p.comm] || transient(p.comm) {
 			continue
 		}

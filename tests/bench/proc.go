@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,13 +92,15 @@ func transient(comm string) bool {
 
 // toolProcs are the live processes that belong to one tool's run: those
 // whose command line or environment names marker (the tool's own directory
-// in the bench's work dir: its XDG_RUNTIME_DIR, store, configs), the
-// slirp4netns whose target pid is one of them, and all their descendants.
-func toolProcs(all map[int]*proc, marker string) []*proc {
+// in the bench's work dir: its XDG_RUNTIME_DIR, store, configs), those run
+// from one of exes (the bench's copies of podbox and podbox-pod: a pod's
+// PID 1 started with a clean environment still counts), the slirp4netns
+// whose target pid is one of them, and all their descendants.
+func toolProcs(all map[int]*proc, marker string, exes ...string) []*proc {
 	uid := os.Getuid()
 	mine := map[int]bool{}
 	for _, p := range all {
-		if p.uid == uid && !p.zombie && (strings.Contains(p.cmdline, marker) || strings.Contains(p.environ, marker)) {
+		if p.uid == uid && !p.zombie && (strings.Contains(p.cmdline, marker) || strings.Contains(p.environ, marker) || slices.Contains(exes, p.exe)) {
 			mine[p.pid] = true
 		}
 	}
