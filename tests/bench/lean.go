@@ -215,8 +215,107 @@ func furtherKB(oneKB, manyKB, n int) float64 {
 
 func mib(kb int) float64 { return float64(kb) / 1024 }
 
-// leanTables are one tool's tables of the last round: one pod, leanPods pods.
-type leanTables struct{ one, many memTable }
+// leanTables are one tool's tables of the last round: one pod, leanPods
+// pods; for podbox also the mappings of the first pod's PID 1 at both.
+type leanTables struct {
+	one, many       memTable
+	podOne, podMany []mapping
+}
+
+// mapping is the PSS of one kind of mapping of a process: a file's segment
+// by its permissions, or anonymous memory.
+type mapping struct {
+	name          string
+	pssKB, anonKB int
+}
+
+// smapsProfile sums /proc/PID/smaps by mapping: a file by its base name and
+// permissions (a binary's text r-xp, its data rw-p), "anonymous" (Go's heap
+// arenas and goroutine stacks, C's malloc arenas), "[heap]", "[stack]", …;
+// largest PSS first.
+func smapsProfile(smaps string) []mapping {
+	by := map[string]*mapping{}
+	var cur *mapping
+	for _, l := range strings.Split(smaps, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(f[0], ":") && len(f) >= 5 && strings.Contains(f[0], "-") {
+			name := "anonymous"
+			if len(f) >= 6 {
+				name = strings.Join(f[5:], " ")
+				if !strings.HasPrefix(name, "[") {
+					name = filepath.Base(name) + " " + f[1]
+				}
+			}
+			if cur = by[name]; cur == nil {
+				cur = &mapping{name: name}
+				by[name] = cur
+			}
+			continue
+		}
+		if cur == nil || len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "Pss:":
+			cur.pssKB += v
+		case "Anonymous:":
+			cur.anonKB += v
+		}
+	}
+	var out []mapping
+	for _, m := range by {
+		if m.pssKB > 0 {
+			out = append(out, *m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].pssKB != out[j].pssKB {
+			return out[i].pssKB > out[j].pssKB
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+// podPID1 is the pid of a pod's PID 1 among ps (the first by pid), or 0.
+func podPID1(ps []*proc) int {
+	pid := 0
+	for _, p := range ps {
+		if strings.HasPrefix(p.cmdline, podboxArgv0) && (pid == 0 || p.pid < pid) {
+			pid = p.pid
+		}
+	}
+	return pid
+}
+
+func readSmapsProfile(pid int) []mapping {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps")
+	if err != nil {
+		return nil
+	}
+	return smapsProfile(string(raw))
+}
+
+// profileLine is the largest mappings of a profile, in MiB.
+func profileLine(ms []mapping, n int) string {
+	var parts []string
+	rest := 0
+	for i, m := range ms {
+		if i >= n {
+			rest += m.pssKB
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", m.name, mib(m.pssKB)))
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("the rest %.2f", mib(rest)))
+	}
+	return strings.Join(parts, ", ")
+}
 
 // waitSettled waits until at least `sleepers` container sleeps of the tool
 // run and no transient process (runc, newuidmap, podman) is left, then
@@ -283,7 +382,14 @@ func (b *bench) leanRound(t *tool, r int) {
 		many.fail(errors.New("the first pod did not settle"))
 		return
 	}
-	tab1 := tabulate(t.procs(), readProcMem)
+	ps1 := t.procs()
+	tab1 := tabulate(ps1, readProcMem)
+	// The first pod's PID 1, mapping by mapping, alone and among 20.
+	pid1 := podPID1(ps1)
+	var podOne, podMany []mapping
+	if pid1 != 0 {
+		podOne = readSmapsProfile(pid1)
+	}
 	own1 := tab1.total(classOwn)
 	if own1 == 0 {
 		one.fail(errors.New("found none of the tool's own processes"))
@@ -303,10 +409,13 @@ func (b *bench) leanRound(t *tool, r int) {
 		return
 	}
 	tabN := tabulate(t.procs(), readProcMem)
+	if pid1 != 0 {
+		podMany = readSmapsProfile(pid1)
+	}
 	ownN := tabN.total(classOwn)
 	many.add(mib(ownN), nil)
 	further.add(furtherKB(own1, ownN, leanPods)/1024, nil)
-	b.lean[t.name] = leanTables{one: tab1, many: tabN}
+	b.lean[t.name] = leanTables{one: tab1, many: tabN, podOne: podOne, podMany: podMany}
 	logf("%s: own PSS %.1f MiB at 1 pod, %.1f MiB at %d (%.2f MiB per further pod)",
 		t.name, mib(own1), mib(ownN), leanPods, furtherKB(own1, ownN, leanPods)/1024)
 }
@@ -410,6 +519,10 @@ func (b *bench) leanProcs() string {
 			fmt.Fprintf(&s, "| **total, %s** | | %.2f MiB | %.2f MiB |\n", c, mib(lt.one.total(c)), mib(lt.many.total(c)))
 		}
 		s.WriteString("\n")
+		if len(lt.podOne) > 0 {
+			fmt.Fprintf(&s, "The first pod's PID 1 by mapping, PSS in MiB (/proc/PID/smaps; \"anonymous\" is Go's heap arenas and "+
+				"goroutine stacks): alone: %s. Among %d pods: %s.\n\n", profileLine(lt.podOne, 6), leanPods, profileLine(lt.podMany, 6))
+		}
 	}
 	return s.String()
 }

@@ -220,7 +220,9 @@ func TestReportIssue10Targets(t *testing.T) {
 	b.lean["podbox"] = leanTables{
 		one: memTable{{class: classOwn, label: "pod PID 1, podbox-pod:NAME (binary podbox)", n: 1, pssKB: 26 * 1024, anonKB: 5 * 1024, file: 21 * 1024},
 			{class: classNet, label: "slirp4netns", n: 1, pssKB: 400}},
-		many: memTable{{class: classOwn, label: "pod PID 1, podbox-pod:NAME (binary podbox)", n: 20, pssKB: 160 * 1024, anonKB: 118 * 1024, file: 42 * 1024}},
+		many:    memTable{{class: classOwn, label: "pod PID 1, podbox-pod:NAME (binary podbox)", n: 20, pssKB: 160 * 1024, anonKB: 118 * 1024, file: 42 * 1024}},
+		podOne:  []mapping{{name: "podbox r-xp", pssKB: 20 * 1024}, {name: "anonymous", pssKB: 5 * 1024}},
+		podMany: []mapping{{name: "anonymous", pssKB: 5 * 1024}, {name: "podbox r-xp", pssKB: 1024}},
 	}
 	r := b.report()
 	for _, want := range []string{
@@ -236,6 +238,7 @@ func TestReportIssue10Targets(t *testing.T) {
 		"| slirp4netns | network (not counted) | ×1, 0.39 MiB (0.00 + 0.00) | – |",
 		"| **total, own** | | 26.00 MiB | 160.00 MiB |",
 		"load average (1, 5, 15 min)",
+		"The first pod's PID 1 by mapping, PSS in MiB (/proc/PID/smaps; \"anonymous\" is Go's heap arenas and goroutine stacks): alone: podbox r-xp 20.00, anonymous 5.00. Among 20 pods: anonymous 5.00, podbox r-xp 1.00.",
 	} {
 		if !strings.Contains(r, want) {
 			t.Errorf("the report lacks %q:\n%s", want, r)
@@ -331,5 +334,61 @@ func TestToolProcsByBinary(t *testing.T) {
 	want := map[int]bool{10: true, 11: true, 12: true}
 	if len(got) != len(want) || !got[10] || !got[11] || !got[12] {
 		t.Errorf("toolProcs = %v, want %v", got, want)
+	}
+}
+
+func TestSmapsProfile(t *testing.T) {
+	const smaps = `00400000-00700000 r-xp 00000000 fe:00 1234                       /tmp/pbb.1/u/bin/podbox-pod
+Size:               3072 kB
+Pss:                1500 kB
+Anonymous:             0 kB
+00700000-00800000 rw-p 00300000 fe:00 1234                       /tmp/pbb.1/u/bin/podbox-pod
+Pss:                  40 kB
+Anonymous:            40 kB
+c000000000-c000400000 rw-p 00000000 00:00 0 
+Pss:                1200 kB
+Anonymous:          1200 kB
+7f0000000000-7f0000100000 rw-p 00000000 00:00 0 
+Pss:                 300 kB
+Anonymous:           300 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Pss:                  12 kB
+Anonymous:            12 kB
+7ffd00100000-7ffd00102000 r--p 00000000 00:00 0                          [vvar]
+Pss:                   0 kB
+7f1000000000-7f1000001000 r--p 00000000 fe:00 99                         /usr/lib/my lib.so
+Pss:                   4 kB
+`
+	got := smapsProfile(smaps)
+	want := []mapping{
+		{name: "podbox-pod r-xp", pssKB: 1500},
+		{name: "anonymous", pssKB: 1500, anonKB: 1500},
+		{name: "podbox-pod rw-p", pssKB: 40, anonKB: 40},
+		{name: "[stack]", pssKB: 12, anonKB: 12},
+		{name: "my lib.so r--p", pssKB: 4},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("smapsProfile = %+v, want %+v", got, want)
+	}
+	// Equal PSS sorts by name: "anonymous" < "podbox-pod r-xp".
+	want[0], want[1] = want[1], want[0]
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("mapping %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	line := profileLine(got, 2)
+	if want := "anonymous 1.46, podbox-pod r-xp 1.46, the rest 0.05"; line != want {
+		t.Errorf("profileLine = %q, want %q", line, want)
+	}
+}
+
+func TestPodPID1(t *testing.T) {
+	ps := []*proc{{pid: 30, cmdline: "sleep 3600"}, {pid: 25, cmdline: "podbox-pod:b"}, {pid: 12, cmdline: "podbox-pod:a"}, {pid: 5, cmdline: "slirp4netns 12 tap0"}}
+	if got := podPID1(ps); got != 12 {
+		t.Errorf("podPID1 = %d, want 12", got)
+	}
+	if got := podPID1(ps[:1]); got != 0 {
+		t.Errorf("podPID1 without a pod = %d, want 0", got)
 	}
 }
