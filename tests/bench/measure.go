@@ -44,12 +44,15 @@ type bench struct {
 	tools          []*tool
 	metrics        []*metric
 	floors         map[string]*result
+	upReturn       map[string]*result // tool → up-noinit: ms until the up command returned
 	byKey          map[string]*metric
 	sampleSHA      string
 	eg             *egress
-	breakdown      map[string]string // tool → processes of one idle pod
-	baseline       string            // what the podbox binary holds doing no pod work
+	breakdown      map[string]string     // tool → processes of one idle pod
+	lean           map[string]leanTables // tool → its processes at 1 and at leanPods idle pods (issue 10)
+	baseline       string                // what the podbox binary holds doing no pod work
 	started        time.Time
+	loadStart      string   // /proc/loadavg's first three fields when measuring began
 	only           []string // PODBOX_BENCH_ONLY: the metrics to run; empty: all
 }
 
@@ -58,7 +61,7 @@ func measureMain(args []string) int {
 		return code
 	}
 	fs := flag.NewFlagSet("measure", flag.ExitOnError)
-	b := &bench{started: time.Now(), breakdown: map[string]string{}}
+	b := &bench{started: time.Now(), breakdown: map[string]string{}, lean: map[string]leanTables{}}
 	fs.StringVar(&b.work, "work", "", "the work `DIR` (the test user's)")
 	fs.StringVar(&b.registry, "registry", "", "the local registry `HOST:PORT`")
 	fs.IntVar(&b.rounds, "rounds", 5, "rounds per metric")
@@ -74,6 +77,7 @@ func measureMain(args []string) int {
 		b.hostname, _ = os.Hostname()
 	}
 	b.only = onlyKeys(*only)
+	b.loadStart = loadAvg()
 	b.manifests = filepath.Join(b.work, "manifests")
 	if err := b.setup(); err != nil {
 		logf("%v", err)
@@ -160,7 +164,7 @@ func (b *bench) setup() error {
 func (b *bench) defineMetrics() {
 	ms := []*metric{
 		{key: "up", name: "up: WAR pod, `up` to HTTP answer on its hostPort", unit: "ms", floor: "unshare, runc"},
-		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc"},
+		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc, podbox-start"},
 		{key: "down", name: "down: WAR pod, command to return and port free", unit: "ms"},
 		{key: "pull", name: "cold pull of busybox from the local registry", unit: "ms"},
 		{key: "oneshot", name: "one-shot pod (`true`), up to exit and gone", unit: "ms", floor: "runc"},
@@ -175,6 +179,13 @@ func (b *bench) defineMetrics() {
 		{key: "down-sleep", name: "down, `sleep 3600` pod (PID 1 without a SIGTERM handler, grace period 30 s)", unit: "ms"},
 		{key: "down-shell", name: "down, shell PID 1 with a server child, stands in for the Tomcat pod (no trap, grace period 10 s)", unit: "ms"},
 		{key: "down-trap", name: "down, pod that handles SIGTERM (shell with a trap, grace period 10 s)", unit: "ms"},
+		{key: "own-pss", name: "own processes, one idle 2-container pod, PSS (slirp4netns and containers not counted)", unit: "MiB"},
+		{key: "own-pss20", name: fmt.Sprintf("own processes, %d idle 2-container pods at once, PSS total", leanPods), unit: "MiB"},
+		{key: "own-further", name: fmt.Sprintf("own processes, each further pod at %d pods, PSS", leanPods), unit: "MiB"},
+	}
+	for _, m := range extraMetrics {
+		c := *m
+		ms = append(ms, &c)
 	}
 	b.metrics = ms
 	b.byKey = map[string]*metric{}
@@ -185,10 +196,42 @@ func (b *bench) defineMetrics() {
 		}
 		b.byKey[m.key] = m
 	}
+	b.upReturn = map[string]*result{}
+	for _, t := range b.tools {
+		b.upReturn[t.name] = &result{}
+	}
 	b.floors = map[string]*result{}
-	for _, f := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
+	for _, f := range floorKeys() {
 		b.floors[f] = &result{}
 	}
+}
+
+// extraMetrics, extraPhases and extraFloors let another file of this
+// package add rows, the phase that measures them and their floors from an
+// init function, without editing the lists here (tests/bench/throughput.go,
+// issue 10 item 4). A phase runs after the others, when one of its keys is
+// selected.
+var (
+	extraMetrics []*metric
+	extraPhases  []extraPhase
+	extraFloors  []extraFloor
+)
+
+type extraPhase struct {
+	name string
+	run  func(b *bench)
+	keys []string
+}
+
+type extraFloor struct{ key, name, unit string }
+
+// floorKeys are the floors in the order of the report.
+func floorKeys() []string {
+	keys := []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"}
+	for _, f := range extraFloors {
+		keys = append(keys, f.key)
+	}
+	return keys
 }
 
 // order alternates which tool goes first, round by round.
@@ -234,6 +277,10 @@ func (b *bench) runAll() {
 	phase("memory", b.measureMemory, "pss", "rss")
 	phase("throughput", b.measureThroughput, "tput-down", "tput-up", "tput-egress")
 	phase("scale", b.measureScale, "scale-up", "scale-pss", "scale-down")
+	phase("own processes at 1 and 20 pods", b.measureLean, "own-pss", "own-pss20", "own-further")
+	for _, p := range extraPhases {
+		phase(p.name, func() { p.run(b) }, p.keys...)
+	}
 }
 
 // onlyKeys splits PODBOX_BENCH_ONLY's comma-separated words.
@@ -301,6 +348,11 @@ func (b *bench) measureFloors() {
 			return nil
 		})
 		b.floors["unshare"].add(ms(d), err)
+		// What every podbox command pays before it does anything: the Go
+		// runtime and the package initialisers of all it links (issue 10
+		// counts three starts of the binary per `up`).
+		d, err = timed(func() error { return b.tools[0].run("version") })
+		b.floors["podbox-start"].add(ms(d), err)
 		if bundle != "" && !b.floors["runc"].failed() {
 			id := fmt.Sprintf("bench-floor-%d-%d", os.Getpid(), r)
 			d, err := timed(func() error {
@@ -425,7 +477,7 @@ func (b *bench) measureUpDown() {
 					continue
 				}
 			} else {
-				d, warn, err := b.timeUp(t, file, url)
+				d, _, warn, err := b.timeUp(t, file, url)
 				up.add(ms(d), err)
 				if err == nil && warn != nil {
 					up.warn(warn)
@@ -467,8 +519,11 @@ func (b *bench) measureUpNoInit() {
 				res.fail(err)
 				continue
 			}
-			d, warn, err := b.timeUp(t, file, fmt.Sprintf("http://127.0.0.1:%d/sample.war", port))
+			d, cmdD, warn, err := b.timeUp(t, file, fmt.Sprintf("http://127.0.0.1:%d/sample.war", port))
 			res.add(ms(d), err)
+			if err == nil {
+				b.upReturn[t.name].add(ms(cmdD), nil)
+			}
 			if err == nil && warn != nil {
 				res.warn(warn)
 			}
@@ -481,9 +536,10 @@ func (b *bench) measureUpNoInit() {
 }
 
 // timeUp: from the up command's start to the first right answer on the
-// hostPort. A command that fails while its pod answers all the same (Podman
-// 4.3.1 with an init container, sometimes) gives the time and a warning.
-func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err error) {
+// hostPort, and to the command's return (cmdD). A command that fails while
+// its pod answers all the same (Podman 4.3.1 with an init container,
+// sometimes) gives the time and a warning.
+func (b *bench) timeUp(t *tool, file, url string) (d, cmdD time.Duration, warn, err error) {
 	t0 := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
@@ -491,10 +547,14 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	cmdDone := make(chan error, 1)
-	go func() { cmdDone <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		cmdD = time.Since(t0)
+		cmdDone <- err
+	}()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := t0.Add(upAnswer)
 	var cmdErr error
@@ -519,7 +579,7 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 					cmdErr = cmdError(t.name, t.upArgs(file, false), []byte(out.String()), e)
 				}
 			}
-			return d, cmdErr, nil
+			return d, cmdD, cmdErr, nil
 		} else {
 			lastErr = err
 		}
@@ -529,9 +589,9 @@ func (b *bench) timeUp(t *tool, file, url string) (d time.Duration, warn, err er
 		<-cmdDone
 	}
 	if cmdErr != nil {
-		return 0, nil, cmdErr
+		return 0, 0, nil, cmdErr
 	}
-	return 0, nil, fmt.Errorf("no right answer on %s within %s of `up` (%v): hostPort not forwarded?", strings.TrimSuffix(url, "/sample.war"), time.Since(t0).Round(time.Second), shortErr(lastErr))
+	return 0, 0, nil, fmt.Errorf("no right answer on %s within %s of `up` (%v): hostPort not forwarded?", strings.TrimSuffix(url, "/sample.war"), time.Since(t0).Round(time.Second), shortErr(lastErr))
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -614,29 +674,10 @@ func (b *bench) measureOneshot() {
 // own, once the tool has settled: at least `sleepers` container sleeps run
 // and no transient process (runc, newuidmap, podman) is left.
 func (b *bench) overhead(t *tool, sleepers int, within time.Duration) (pssKB, rssKB int, procs []*proc, err error) {
-	deadline := time.Now().Add(within)
-	for {
-		all := scanProcs()
-		ps := toolProcs(all, t.marker)
-		n, busy := 0, false
-		for _, p := range ps {
-			if p.comm == "sleep" {
-				n++
-			}
-			if transient(p.comm) {
-				busy = true
-			}
-		}
-		if n >= sleepers && !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, 0, nil, fmt.Errorf("%d of %d containers running, busy=%v, after %s", n, sleepers, busy, within)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitSettled(t, sleepers, within); err != nil {
+		return 0, 0, nil, err
 	}
-	time.Sleep(settle)
-	for _, p := range toolProcs(scanProcs(), t.marker) {
+	for _, p := range t.procs() {
 		if workloadComms[p.comm] || transient(p.comm) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +23,9 @@ type proc struct {
 	uid       int
 	comm      string
 	cmdline   string // NULs as spaces
+	exe       string // the /proc/PID/exe link, " (deleted)" cut; empty when unreadable
 	environ   string // NULs as newlines; empty when unreadable
+	parent    string // the parent's comm, when it was seen
 	zombie    bool
 }
 
@@ -57,10 +60,18 @@ func scanProcs() map[int]*proc {
 		if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
 			p.cmdline = strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
 		}
+		if l, err := os.Readlink(dir + "/exe"); err == nil {
+			p.exe = strings.TrimSuffix(l, " (deleted)")
+		}
 		if b, err := os.ReadFile(dir + "/environ"); err == nil {
 			p.environ = string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'}))
 		}
 		out[pid] = p
+	}
+	for _, p := range out {
+		if pp, ok := out[p.ppid]; ok {
+			p.parent = pp.comm
+		}
 	}
 	return out
 }
@@ -75,19 +86,21 @@ var workloadComms = map[string]bool{
 // transientComms are processes a tool runs only while it changes something:
 // the memory metrics wait until none is left.
 func transient(comm string) bool {
-	return strings.HasPrefix(comm, "runc") || comm == "newuidmap" || comm == "newgidmap" ||
+	return strings.HasPrefix(comm, "runc") || strings.HasPrefix(comm, "crun") || comm == "newuidmap" || comm == "newgidmap" ||
 		comm == "podman" || comm == "fusermount3"
 }
 
 // toolProcs are the live processes that belong to one tool's run: those
 // whose command line or environment names marker (the tool's own directory
-// in the bench's work dir: its XDG_RUNTIME_DIR, store, configs), the
-// slirp4netns whose target pid is one of them, and all their descendants.
-func toolProcs(all map[int]*proc, marker string) []*proc {
+// in the bench's work dir: its XDG_RUNTIME_DIR, store, configs), those run
+// from one of exes (the bench's copies of podbox and podbox-pod: a pod's
+// PID 1 started with a clean environment still counts), the slirp4netns
+// whose target pid is one of them, and all their descendants.
+func toolProcs(all map[int]*proc, marker string, exes ...string) []*proc {
 	uid := os.Getuid()
 	mine := map[int]bool{}
 	for _, p := range all {
-		if p.uid == uid && !p.zombie && (strings.Contains(p.cmdline, marker) || strings.Contains(p.environ, marker)) {
+		if p.uid == uid && !p.zombie && (strings.Contains(p.cmdline, marker) || strings.Contains(p.environ, marker) || slices.Contains(exes, p.exe)) {
 			mine[p.pid] = true
 		}
 	}

@@ -80,7 +80,7 @@ func waitComm(t *tool, comm string, running bool, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		found := false
-		for _, p := range toolProcs(scanProcs(), t.marker) {
+		for _, p := range t.procs() {
 			if p.comm == comm {
 				found = true
 				break

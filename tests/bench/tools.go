@@ -111,6 +111,16 @@ func cmdError(name string, args []string, out []byte, err error) error {
 
 func (t *tool) podman() bool { return t.name == "podman" }
 
+// procs are the tool's live processes (toolProcs); podbox's are also known
+// by their binary, podbox or podbox-pod beside it.
+func (t *tool) procs() []*proc {
+	var exes []string
+	if !t.podman() {
+		exes = []string{t.bin, filepath.Join(filepath.Dir(t.bin), filepath.Base(podBinary))}
+	}
+	return toolProcs(scanProcs(), t.marker, exes...)
+}
+
 // upArgs starts the pods of a manifest and returns once they run.
 func (t *tool) upArgs(file string, loopback bool) []string {
 	if t.podman() {
