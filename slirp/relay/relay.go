@@ -63,6 +63,7 @@ type Forwarder struct {
 	conns  map[io.Closer]struct{} // live connections and pod-side UDP sockets
 	wg     sync.WaitGroup
 	dialer net.Dialer
+	bypass bypassState
 }
 
 // Forward starts forwarding: files[i] is the socket of specs[i] (a TCP
@@ -76,6 +77,7 @@ func Forward(specs []Spec, files []*os.File) (*Forwarder, error) {
 		return nil, fmt.Errorf("forwarding ports: %d specs for %d sockets", len(specs), len(files))
 	}
 	fw := &Forwarder{conns: map[io.Closer]struct{}{}, dialer: net.Dialer{Timeout: 5 * time.Second}}
+	fw.bypass.ports = map[int]bool{}
 	type server struct {
 		spec Spec
 		tcp  *net.TCPListener
@@ -118,7 +120,8 @@ func Forward(specs []Spec, files []*os.File) (*Forwarder, error) {
 		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(sv.spec.ChildPort))
 		fw.wg.Add(1)
 		if sv.tcp != nil {
-			go fw.serveTCP(sv.tcp, target)
+			fw.bypass.ports[sv.spec.ChildPort] = true
+			go fw.serveTCP(sv.tcp, sv.spec.ChildPort, target)
 		} else {
 			go fw.serveUDP(sv.udp, target)
 		}
@@ -138,6 +141,7 @@ func (fw *Forwarder) Close() error {
 		_ = c.Close()
 	}
 	fw.mu.Unlock()
+	fw.closeBypass()
 	fw.wg.Wait()
 	return nil
 }
@@ -160,7 +164,7 @@ func (fw *Forwarder) untrack(c io.Closer) {
 	_ = c.Close()
 }
 
-func (fw *Forwarder) serveTCP(l *net.TCPListener, target string) {
+func (fw *Forwarder) serveTCP(l *net.TCPListener, childPort int, target string) {
 	defer fw.wg.Done()
 	for {
 		c, err := l.AcceptTCP()
@@ -171,6 +175,9 @@ func (fw *Forwarder) serveTCP(l *net.TCPListener, target string) {
 			// EMFILE and the like: say so once in a while, do not spin.
 			fmt.Fprintf(os.Stderr, "[podbox:pod] accepting on %s: %v\n", l.Addr(), err)
 			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if fw.handOver(c, childPort) {
 			continue
 		}
 		if !fw.track(c) {
