@@ -50,7 +50,8 @@ type work struct {
 	Store      image.StoreOptions   `json:"store"`
 	Foreground bool                 `json:"foreground"`
 	LogLevel   string               `json:"logLevel"`
-	Ports      []portFD             `json:"ports,omitempty"` // builtin driver: the host sockets (ports.go)
+	Ports      []portFD             `json:"ports,omitempty"`      // builtin driver: the host sockets (ports.go)
+	PortBypass bool                 `json:"portBypass,omitempty"` // bypass driver: serve the seccomp agent
 }
 
 type imageInfo struct {

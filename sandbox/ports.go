@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/podbox/podbox/slirp"
@@ -143,6 +144,9 @@ func (pp *podPorts) files(first int) ([]*os.File, []portFD) {
 	return pp.host.Files, fds
 }
 
+// bypass: the pod's PID 1 serves the seccomp agent of the bypass driver.
+func (pp *podPorts) bypass() bool { return pp != nil && pp.driver == slirp.DriverBypass }
+
 // slirpSpecs are the ports slirp4netns forwards itself; nil unless the
 // pod's driver is slirp4netns.
 func (pp *podPorts) slirpSpecs() []port.Spec {
@@ -187,5 +191,23 @@ func (p *podProc) forwardPorts() error {
 		return err
 	}
 	p.undo = append(p.undo, fw.Close)
+	if path := p.seccompListener(); path != "" {
+		_ = os.Remove(path)
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			return fmt.Errorf("listening for the runtime's seccomp notify fds: %w", err)
+		}
+		go fw.ServeSeccompAgent(l)
+		p.undo = append(p.undo, l.Close)
+	}
 	return nil
+}
+
+// seccompListener is the socket of the pod's seccomp agent (the bypass
+// port driver), "" without it.
+func (p *podProc) seccompListener() string {
+	if !p.w.PortBypass || len(p.w.Ports) == 0 {
+		return ""
+	}
+	return filepath.Join(p.w.Dirs.Run, "seccomp.sock")
 }

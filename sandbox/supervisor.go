@@ -12,6 +12,7 @@ import (
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/ocispec"
+	"github.com/podbox/podbox/slirp/relay"
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,6 +65,7 @@ func (c *container) prepare() error {
 		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd,
 		UID: proc.UID, GID: proc.GID, AdditionalGids: proc.AdditionalGids,
 		Rootfs: rootfs, Mounts: ms, Container: c.spec, Pod: p.w.Pod,
+		SeccompListener: p.seccompListener(), SeccompNotify: relay.SeccompAcceptSyscalls,
 	})
 	if err != nil {
 		return err

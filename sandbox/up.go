@@ -339,7 +339,8 @@ func startPod(ctx context.Context, pod *corev1.Pod, images map[string]map[string
 	unlock()
 	locked = false
 	w := work{Pod: pod, Images: images[pod.Name], Dirs: dirs, Runtime: o.Runtime, Store: o.Store,
-		Foreground: !o.Detach, LogLevel: o.LogLevel, Ports: portFDs}
+		Foreground: !o.Detach, LogLevel: o.LogLevel, Ports: portFDs,
+		PortBypass: ports.bypass()}
 	if err := h.toPod.Encode(w); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}

@@ -266,14 +266,25 @@ func (fw *Forwarder) copyFile(f *os.File, target string) {
 // (f, true) for a live one, (nil, true) for one that expired (drop it),
 // (nil, false) for a real connection from the pod.
 func (fw *Forwarder) claim(peer unix.Sockaddr) (*os.File, bool) {
-	sa, ok := peer.(*unix.SockaddrInet4)
-	if !ok || sa.Addr != [4]byte{127, 0, 0, 1} {
+	var port uint16
+	switch sa := peer.(type) {
+	case *unix.SockaddrInet4:
+		if sa.Addr != [4]byte{127, 0, 0, 1} {
+			return nil, false
+		}
+		port = uint16(sa.Port)
+	case *unix.SockaddrInet6:
+		// A dual-stack listener sees the placeholder as ::ffff:127.0.0.1.
+		if sa.Addr != [16]byte{10: 0xff, 11: 0xff, 12: 127, 15: 1} {
+			return nil, false
+		}
+		port = uint16(sa.Port)
+	default:
 		return nil, false
 	}
 	b := &fw.bypass
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	port := uint16(sa.Port)
 	if p := b.waiting[port]; p != nil {
 		delete(b.waiting, port)
 		if p.timer != nil {

@@ -37,7 +37,10 @@ func filteredServer() {
 	if err != nil {
 		fail(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// All addresses: dual-stack where the host has IPv6, as most
+	// servers listen, so the relay sees its placeholders as
+	// ::ffff:127.0.0.1.
+	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		fail(err)
 	}
