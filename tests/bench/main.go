@@ -38,6 +38,9 @@ import (
 
 const testUser = "podbox-test"
 
+// podBinary is the small binary of the pod's PID 1 (issue 10), beside podbox.
+const podBinary = "bin/podbox-pod"
+
 func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
@@ -137,6 +140,12 @@ func rootMain(args []string) int {
 	copies := map[string]string{
 		"bin/podbox": "bin/podbox",
 		"bin/bench":  "bin/bench",
+	}
+	// The pod's PID 1 binary of issue 10, where the build made one: podbox
+	// looks for it beside itself, and runs its pods from its own binary
+	// without it.
+	if _, err := os.Stat(filepath.Join(repo, podBinary)); err == nil {
+		copies[podBinary] = podBinary
 	}
 	mans, _ := filepath.Glob(filepath.Join(repo, "bench/manifests/*.yaml"))
 	for _, m := range mans {

@@ -47,9 +47,11 @@ type bench struct {
 	byKey          map[string]*metric
 	sampleSHA      string
 	eg             *egress
-	breakdown      map[string]string // tool → processes of one idle pod
-	baseline       string            // what the podbox binary holds doing no pod work
+	breakdown      map[string]string     // tool → processes of one idle pod
+	lean           map[string]leanTables // tool → its processes at 1 and at leanPods idle pods (issue 10)
+	baseline       string                // what the podbox binary holds doing no pod work
 	started        time.Time
+	loadStart      string   // /proc/loadavg's first three fields when measuring began
 	only           []string // PODBOX_BENCH_ONLY: the metrics to run; empty: all
 }
 
@@ -58,7 +60,7 @@ func measureMain(args []string) int {
 		return code
 	}
 	fs := flag.NewFlagSet("measure", flag.ExitOnError)
-	b := &bench{started: time.Now(), breakdown: map[string]string{}}
+	b := &bench{started: time.Now(), breakdown: map[string]string{}, lean: map[string]leanTables{}}
 	fs.StringVar(&b.work, "work", "", "the work `DIR` (the test user's)")
 	fs.StringVar(&b.registry, "registry", "", "the local registry `HOST:PORT`")
 	fs.IntVar(&b.rounds, "rounds", 5, "rounds per metric")
@@ -74,6 +76,7 @@ func measureMain(args []string) int {
 		b.hostname, _ = os.Hostname()
 	}
 	b.only = onlyKeys(*only)
+	b.loadStart = loadAvg()
 	b.manifests = filepath.Join(b.work, "manifests")
 	if err := b.setup(); err != nil {
 		logf("%v", err)
@@ -160,7 +163,7 @@ func (b *bench) setup() error {
 func (b *bench) defineMetrics() {
 	ms := []*metric{
 		{key: "up", name: "up: WAR pod, `up` to HTTP answer on its hostPort", unit: "ms", floor: "unshare, runc"},
-		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc"},
+		{key: "up-noinit", name: "up: web pod without init container, `up` to HTTP answer", unit: "ms", floor: "unshare, runc, podbox-start"},
 		{key: "down", name: "down: WAR pod, command to return and port free", unit: "ms"},
 		{key: "pull", name: "cold pull of busybox from the local registry", unit: "ms"},
 		{key: "oneshot", name: "one-shot pod (`true`), up to exit and gone", unit: "ms", floor: "runc"},
@@ -175,6 +178,13 @@ func (b *bench) defineMetrics() {
 		{key: "down-sleep", name: "down, `sleep 3600` pod (PID 1 without a SIGTERM handler, grace period 30 s)", unit: "ms"},
 		{key: "down-shell", name: "down, shell PID 1 with a server child, stands in for the Tomcat pod (no trap, grace period 10 s)", unit: "ms"},
 		{key: "down-trap", name: "down, pod that handles SIGTERM (shell with a trap, grace period 10 s)", unit: "ms"},
+		{key: "own-pss", name: "own processes, one idle 2-container pod, PSS (slirp4netns and containers not counted)", unit: "MiB"},
+		{key: "own-pss20", name: fmt.Sprintf("own processes, %d idle 2-container pods at once, PSS total", leanPods), unit: "MiB"},
+		{key: "own-further", name: fmt.Sprintf("own processes, each further pod at %d pods, PSS", leanPods), unit: "MiB"},
+	}
+	for _, m := range extraMetrics {
+		c := *m
+		ms = append(ms, &c)
 	}
 	b.metrics = ms
 	b.byKey = map[string]*metric{}
@@ -186,9 +196,37 @@ func (b *bench) defineMetrics() {
 		b.byKey[m.key] = m
 	}
 	b.floors = map[string]*result{}
-	for _, f := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
+	for _, f := range floorKeys() {
 		b.floors[f] = &result{}
 	}
+}
+
+// extraMetrics, extraPhases and extraFloors let another file of this
+// package add rows, the phase that measures them and their floors from an
+// init function, without editing the lists here (tests/bench/throughput.go,
+// issue 10 item 4). A phase runs after the others, when one of its keys is
+// selected.
+var (
+	extraMetrics []*metric
+	extraPhases  []extraPhase
+	extraFloors  []extraFloor
+)
+
+type extraPhase struct {
+	name string
+	run  func(b *bench)
+	keys []string
+}
+
+type extraFloor struct{ key, name, unit string }
+
+// floorKeys are the floors in the order of the report.
+func floorKeys() []string {
+	keys := []string{"unshare", "runc", "podbox-start", "loop-down", "loop-up", "loop-egress"}
+	for _, f := range extraFloors {
+		keys = append(keys, f.key)
+	}
+	return keys
 }
 
 // order alternates which tool goes first, round by round.
@@ -234,6 +272,10 @@ func (b *bench) runAll() {
 	phase("memory", b.measureMemory, "pss", "rss")
 	phase("throughput", b.measureThroughput, "tput-down", "tput-up", "tput-egress")
 	phase("scale", b.measureScale, "scale-up", "scale-pss", "scale-down")
+	phase("own processes at 1 and 20 pods", b.measureLean, "own-pss", "own-pss20", "own-further")
+	for _, p := range extraPhases {
+		phase(p.name, func() { p.run(b) }, p.keys...)
+	}
 }
 
 // onlyKeys splits PODBOX_BENCH_ONLY's comma-separated words.
@@ -301,6 +343,11 @@ func (b *bench) measureFloors() {
 			return nil
 		})
 		b.floors["unshare"].add(ms(d), err)
+		// What every podbox command pays before it does anything: the Go
+		// runtime and the package initialisers of all it links (issue 10
+		// counts three starts of the binary per `up`).
+		d, err = timed(func() error { return b.tools[0].run("version") })
+		b.floors["podbox-start"].add(ms(d), err)
 		if bundle != "" && !b.floors["runc"].failed() {
 			id := fmt.Sprintf("bench-floor-%d-%d", os.Getpid(), r)
 			d, err := timed(func() error {
@@ -614,28 +661,9 @@ func (b *bench) measureOneshot() {
 // own, once the tool has settled: at least `sleepers` container sleeps run
 // and no transient process (runc, newuidmap, podman) is left.
 func (b *bench) overhead(t *tool, sleepers int, within time.Duration) (pssKB, rssKB int, procs []*proc, err error) {
-	deadline := time.Now().Add(within)
-	for {
-		all := scanProcs()
-		ps := toolProcs(all, t.marker)
-		n, busy := 0, false
-		for _, p := range ps {
-			if p.comm == "sleep" {
-				n++
-			}
-			if transient(p.comm) {
-				busy = true
-			}
-		}
-		if n >= sleepers && !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, 0, nil, fmt.Errorf("%d of %d containers running, busy=%v, after %s", n, sleepers, busy, within)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitSettled(t, sleepers, within); err != nil {
+		return 0, 0, nil, err
 	}
-	time.Sleep(settle)
 	for _, p := range toolProcs(scanProcs(), t.marker) {
 		if workloadComms[p.comm] || transient(p.comm) {
 			continue

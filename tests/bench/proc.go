@@ -22,7 +22,9 @@ type proc struct {
 	uid       int
 	comm      string
 	cmdline   string // NULs as spaces
+	exe       string // the /proc/PID/exe link, " (deleted)" cut; empty when unreadable
 	environ   string // NULs as newlines; empty when unreadable
+	parent    string // the parent's comm, when it was seen
 	zombie    bool
 }
 
@@ -57,10 +59,18 @@ func scanProcs() map[int]*proc {
 		if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
 			p.cmdline = strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
 		}
+		if l, err := os.Readlink(dir + "/exe"); err == nil {
+			p.exe = strings.TrimSuffix(l, " (deleted)")
+		}
 		if b, err := os.ReadFile(dir + "/environ"); err == nil {
 			p.environ = string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'}))
 		}
 		out[pid] = p
+	}
+	for _, p := range out {
+		if pp, ok := out[p.ppid]; ok {
+			p.parent = pp.comm
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -105,14 +106,34 @@ func (r *result) rangeCell() string {
 }
 
 var floorNames = map[string]string{
-	"unshare":     "`unshare --user --net --mount --pid --fork true`",
-	"runc":        "`runc run` of busybox `true`",
-	"loop-down":   "host loopback, busybox httpd → client",
-	"loop-up":     "host loopback, client → busybox nc",
-	"loop-egress": "host loopback, server → busybox wget",
+	"unshare":      "`unshare --user --net --mount --pid --fork true`",
+	"runc":         "`runc run` of busybox `true`",
+	"podbox-start": "`podbox version`: the CLI's start-up, paid by each start of the binary",
+	"loop-down":    "host loopback, busybox httpd → client",
+	"loop-up":      "host loopback, client → busybox nc",
+	"loop-egress":  "host loopback, server → busybox wget",
 }
 
-var floorUnits = map[string]string{"unshare": "ms", "runc": "ms", "loop-down": "MB/s", "loop-up": "MB/s", "loop-egress": "MB/s"}
+var floorUnits = map[string]string{"unshare": "ms", "runc": "ms", "podbox-start": "ms", "loop-down": "MB/s", "loop-up": "MB/s", "loop-egress": "MB/s"}
+
+// floorName and floorUnit say what a floor is, extraFloors included.
+func floorName(k string) string {
+	for _, f := range extraFloors {
+		if f.key == k {
+			return f.name
+		}
+	}
+	return floorNames[k]
+}
+
+func floorUnit(k string) string {
+	for _, f := range extraFloors {
+		if f.key == k {
+			return f.unit
+		}
+	}
+	return floorUnits[k]
+}
 
 func (b *bench) floorCell(keys string) string {
 	if keys == "" {
@@ -122,7 +143,7 @@ func (b *bench) floorCell(keys string) string {
 	for _, k := range strings.Split(keys, ", ") {
 		f := b.floors[k]
 		if f.ok() {
-			parts = append(parts, fmt.Sprintf("%s: %s %s", k, num(f.median()), floorUnits[k]))
+			parts = append(parts, fmt.Sprintf("%s: %s %s", k, num(f.median()), floorUnit(k)))
 		} else if f.err != nil {
 			parts = append(parts, k+": n/a")
 		}
@@ -175,13 +196,25 @@ func (b *bench) report() string {
 			fmt.Fprintf(&s, "\n## %s\n\n%s", title, w.String())
 		}
 	}
+	var t10 strings.Builder
+	rows := b.issue10Targets()
+	for _, r := range rows {
+		if !strings.HasPrefix(r.measured, "not run") {
+			t10.WriteString("Medians of this run. Own processes: podbox's pod PID 1 and any other podbox process that stays; " +
+				"Podman's conmon, catatonit (infra, rootless pause) and rootlessport; slirp4netns and the containers' " +
+				"processes are listed in the per-process table below, not counted.\n\n")
+			t10.WriteString(targetsTable(rows))
+			break
+		}
+	}
+	header("Targets (issue 10)", &t10)
 	var floors strings.Builder
-	for _, k := range []string{"unshare", "runc", "loop-down", "loop-up", "loop-egress"} {
+	for _, k := range floorKeys() {
 		f := b.floors[k]
 		if f.ok() {
-			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorNames[k], num(f.median()), floorUnits[k], f.rangeCell())
+			fmt.Fprintf(&floors, "- %s (%s): %s %s, %s\n", k, floorName(k), num(f.median()), floorUnit(k), f.rangeCell())
 		} else if f.err != nil {
-			fmt.Fprintf(&floors, "- %s (%s): n/a (%v)\n", k, floorNames[k], f.err)
+			fmt.Fprintf(&floors, "- %s (%s): n/a (%v)\n", k, floorName(k), f.err)
 		}
 	}
 	header("Floors", &floors)
@@ -246,7 +279,7 @@ func (b *bench) report() string {
 	target("per-pod overhead PSS ≤ 0.5× Podman", "pss", 0.5, true, "podman")
 	target("hostPort throughput pod → host ≥ 0.8× host loopback", "tput-down", 0.8, false, "loop-down")
 	target("hostPort throughput host → pod ≥ 0.8× host loopback", "tput-up", 0.8, false, "loop-up")
-	header("Targets (issue 6)", &targets)
+	header("Targets of issue 6 (kept for comparison)", &targets)
 
 	s.WriteString("\n## Not measured (n/a) and notes\n\n")
 	none := true
@@ -285,6 +318,9 @@ func (b *bench) report() string {
 		fmt.Fprintf(&procs, "\nFor comparison, %s.\n", b.baseline)
 	}
 	header("Processes each tool keeps alive for one idle two-container pod", &procs)
+	var lean strings.Builder
+	lean.WriteString(b.leanProcs())
+	header(fmt.Sprintf("Own processes at 1 and at %d idle pods, per process (issue 10; last round)", leanPods), &lean)
 	if w, _ := b.byKey["pss"].worse(); w {
 		pb, sc := b.byKey["pss"].res["podbox"], b.byKey["scale-pss"].res["podbox"]
 		s.WriteString("\n## Closing note: why podbox is heavier per pod\n\n")
@@ -350,11 +386,43 @@ func (b *bench) machine() []string {
 		fmt.Sprintf("host %s: %s, kernel %s", b.hostname, osName, cmdLine("uname", "-r")),
 		fmt.Sprintf("CPU: %d × %s; memory %s", runtime.NumCPU(), cpu, mem),
 		"podbox " + b.tools[0].version(),
+		b.podBinaryLine(),
 		"podman " + b.tools[1].version() + " (runc, cgroupfs, slirp4netns, overlay; `kube play --network slirp4netns`)",
 		"runc: " + cmdLine("runc", "--version"),
 		"slirp4netns: " + cmdLine("slirp4netns", "--version"),
-		fmt.Sprintf("rounds: %d (memory, throughput and down by SIGTERM handling: %d, scale: %d); %d MiB per throughput sample",
-			b.rounds, min(b.rounds, 3), min(b.rounds, 2), b.mb),
+		fmt.Sprintf("rounds: %d (memory, throughput and down by SIGTERM handling: %d, scale: %d, own processes at 1 and %d pods: %d); %d MiB per throughput sample",
+			b.rounds, min(b.rounds, 3), min(b.rounds, 2), leanPods, min(b.rounds, leanRounds), b.mb),
 		only,
+		fmt.Sprintf("load average (1, 5, 15 min) when measuring began: %s; at the end: %s (%d CPUs; other work on the machine makes the times noisy)",
+			b.loadStart, loadAvg(), runtime.NumCPU()),
 	}
+}
+
+// podBinaryLine says which binary runs the pods' PID 1: podbox-pod beside
+// podbox (issue 10), or podbox itself.
+func (b *bench) podBinaryLine() string {
+	size := func(p string) float64 {
+		if st, err := os.Stat(p); err == nil {
+			return float64(st.Size()) / (1 << 20)
+		}
+		return 0
+	}
+	pod := filepath.Join(filepath.Dir(b.tools[0].bin), filepath.Base(podBinary))
+	if _, err := os.Stat(pod); err == nil {
+		return fmt.Sprintf("the pods' PID 1: podbox-pod beside podbox (%.1f MiB; podbox %.1f MiB)", size(pod), size(b.tools[0].bin))
+	}
+	return fmt.Sprintf("the pods' PID 1: the podbox binary itself (%.1f MiB; no podbox-pod beside it)", size(b.tools[0].bin))
+}
+
+// loadAvg is /proc/loadavg's 1, 5 and 15 minute averages.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
