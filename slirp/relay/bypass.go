@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -28,6 +29,10 @@ import (
 // accept before the relay copies it instead (a server that never goes
 // through the filter, say one using io_uring, still gets its clients).
 const claimTimeout = 2 * time.Second
+
+// expiredKept is how long the placeholder of a host connection that went
+// the copy path is still recognised when the agent accepts it.
+const expiredKept = time.Minute
 
 // The kernel's struct seccomp_notif, seccomp_notif_resp and
 // seccomp_notif_addfd (linux/seccomp.h); x/sys/unix has the ioctl numbers
@@ -68,10 +73,10 @@ type pending struct {
 // bypassState is the Forwarder's bypass bookkeeping.
 type bypassState struct {
 	mu      sync.Mutex
-	on      bool                // a notify fd is served: new host connections bypass
-	ports   map[int]bool        // the TCP containerPorts that bypass
-	waiting map[uint16]*pending // by placeholder port
-	expired map[uint16]bool     // placeholders whose host connection went the copy path
+	on      bool                 // a notify fd is served: new host connections bypass
+	ports   map[int]bool         // the TCP containerPorts that bypass
+	waiting map[uint16]*pending  // by placeholder port
+	expired map[uint16]time.Time // placeholders whose host connection went the copy path, since when
 	notify  []*os.File
 	expires int // host connections that went the copy path after all
 }
@@ -79,7 +84,8 @@ type bypassState struct {
 // ServeSeccomp serves the seccomp user-notification fd of a container whose
 // filter sends accept(2) and accept4(2) to it (SCMP_ACT_NOTIFY, see
 // SeccompAcceptSyscalls). From then on new host connections on TCP ports
-// bypass the relay. It takes over f; Close closes it.
+// bypass the relay. It takes over f, and closes it when no process of the
+// container is left or soon after Close.
 func (fw *Forwarder) ServeSeccomp(f *os.File) {
 	b := &fw.bypass
 	b.mu.Lock()
@@ -203,9 +209,10 @@ func (fw *Forwarder) handOver(c *net.TCPConn, childPort int) bool {
 	p := &pending{host: host, placeholder: ph}
 	b.mu.Lock()
 	if b.waiting == nil {
-		b.waiting, b.expired = map[uint16]*pending{}, map[uint16]bool{}
+		b.waiting, b.expired = map[uint16]*pending{}, map[uint16]time.Time{}
 	}
 	b.waiting[port] = p
+	delete(b.expired, port) // that one is gone: the port is ours again
 	b.mu.Unlock()
 	// A loopback connect completes (or is refused) at once.
 	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: childPort}); err != nil {
@@ -235,7 +242,7 @@ func (fw *Forwarder) expire(port uint16, target string) {
 		return
 	}
 	delete(b.waiting, port)
-	b.expired[port] = true
+	b.expired[port] = time.Now()
 	b.expires++
 	b.mu.Unlock()
 	_ = p.placeholder.Close()
@@ -293,9 +300,13 @@ func (fw *Forwarder) claim(peer unix.Sockaddr) (*os.File, bool) {
 		_ = p.placeholder.Close()
 		return p.host, true
 	}
-	if b.expired[port] {
+	if since, ok := b.expired[port]; ok {
 		delete(b.expired, port)
-		return nil, true
+		// A placeholder waits in the listener's queue, and keeps its
+		// port, until accepted; one the server took itself (its accept
+		// escaped the filter) never comes: after a while the port may
+		// be a real client's.
+		return nil, time.Since(since) < expiredKept
 	}
 	return nil, false
 }
@@ -312,15 +323,15 @@ func (fw *Forwarder) closeBypass() {
 		_ = p.placeholder.Close()
 		delete(b.waiting, port)
 	}
-	for _, f := range b.notify {
-		_ = f.Close()
-	}
-	b.notify = nil
+	// The notify fds are closed by their serveNotify, which sees the
+	// Forwarder closed within its poll interval: closing them here could
+	// hand their numbers to other files while it still uses them.
 }
 
 // serveNotify answers the notifications of one container's filter until
 // every process of it is gone (POLLHUP) or the fd is closed.
 func (fw *Forwarder) serveNotify(f *os.File) {
+	defer fw.dropNotify(f)
 	fd := int(f.Fd())
 	for {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
@@ -345,6 +356,21 @@ func (fw *Forwarder) serveNotify(f *os.File) {
 			return
 		}
 		go fw.answer(fd, &req)
+	}
+}
+
+// dropNotify closes a notify fd that is served no more (each `exec` into
+// a container brings its own).
+func (fw *Forwarder) dropNotify(f *os.File) {
+	b := &fw.bypass
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, g := range b.notify {
+		if g == f {
+			b.notify = append(b.notify[:i], b.notify[i+1:]...)
+			_ = f.Close()
+			return
+		}
 	}
 }
 
@@ -387,7 +413,7 @@ func (fw *Forwarder) answer(nfd int, req *seccompNotif) {
 		respond(nfd, req.ID, 0, true)
 		return
 	}
-	lfd, ok := fw.targetListener(nfd, req)
+	lfd, port, ok := fw.targetListener(nfd, req)
 	if !ok {
 		respond(nfd, req.ID, 0, true)
 		return
@@ -441,39 +467,44 @@ func (fw *Forwarder) answer(nfd int, req *seccompNotif) {
 				return
 			}
 		}
-		fw.give(nfd, req, cfd, flags)
+		if err := fw.give(nfd, req, cfd, flags); err != nil && placeholder {
+			// The target is gone from its accept (a signal): the
+			// client is copied rather than lost.
+			fw.copyFile(os.NewFile(uintptr(cfd), "host connection"), net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			return
+		}
+		_ = unix.Close(cfd)
 		return
 	}
 }
 
-// targetListener returns a copy of the fd the target accepts on when it is
-// a TCP listener of a bypassed containerPort.
-func (fw *Forwarder) targetListener(nfd int, req *seccompNotif) (int, bool) {
-	pidfd, err := unix.PidfdOpen(int(req.PID), unix.PIDFD_THREAD)
+// targetListener returns a copy of the fd the target accepts on, and its
+// port, when it is a TCP listener of a bypassed containerPort.
+func (fw *Forwarder) targetListener(nfd int, req *seccompNotif) (fd, port int, ok bool) {
+	pidfd, err := openPidfd(int(req.PID))
 	if err != nil {
-		return -1, false
+		return -1, 0, false
 	}
 	defer unix.Close(pidfd)
 	lfd, err := unix.PidfdGetfd(pidfd, int(int32(req.Args[0])), 0)
 	if err != nil {
-		return -1, false
+		return -1, 0, false
 	}
 	if !valid(nfd, req.ID) {
 		_ = unix.Close(lfd)
-		return -1, false
+		return -1, 0, false
 	}
 	if v, err := unix.GetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || v != 1 {
 		_ = unix.Close(lfd)
-		return -1, false
+		return -1, 0, false
 	}
 	// Go's net.Listen makes MPTCP listeners (since Go 1.24), which
 	// accept plain TCP clients.
 	if v, err := unix.GetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_PROTOCOL); err != nil || (v != unix.IPPROTO_TCP && v != unix.IPPROTO_MPTCP) {
 		_ = unix.Close(lfd)
-		return -1, false
+		return -1, 0, false
 	}
 	sa, err := unix.Getsockname(lfd)
-	port := 0
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
 		port = a.Port
@@ -482,38 +513,58 @@ func (fw *Forwarder) targetListener(nfd int, req *seccompNotif) (int, bool) {
 	}
 	b := &fw.bypass
 	b.mu.Lock()
-	ok := err == nil && b.ports[port]
+	ok = err == nil && b.ports[port]
 	b.mu.Unlock()
 	if !ok {
 		_ = unix.Close(lfd)
-		return -1, false
+		return -1, 0, false
 	}
-	return lfd, true
+	return lfd, port, true
+}
+
+// openPidfd opens a pidfd for the notification's thread: PIDFD_THREAD
+// (Linux 6.9), else one for its thread group, whose fd table it shares.
+func openPidfd(tid int) (int, error) {
+	fd, err := unix.PidfdOpen(tid, unix.PIDFD_THREAD)
+	if !errors.Is(err, unix.EINVAL) {
+		return fd, err
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return -1, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			tgid, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return -1, err
+			}
+			return unix.PidfdOpen(tgid, 0)
+		}
+	}
+	return -1, unix.ESRCH
 }
 
 // give completes the target's accept with cfd: the peer's address written
 // where the target asked for it, then the fd installed in the target and
-// its number returned by the syscall (SECCOMP_ADDFD_FLAG_SEND). cfd is
-// closed here.
-func (fw *Forwarder) give(nfd int, req *seccompNotif, cfd, flags int) {
-	defer unix.Close(cfd)
+// its number returned by the syscall (SECCOMP_ADDFD_FLAG_SEND). cfd stays
+// the caller's. An error means the target did not get it.
+func (fw *Forwarder) give(nfd int, req *seccompNotif, cfd, flags int) error {
 	if err := unix.SetNonblock(cfd, flags&unix.SOCK_NONBLOCK != 0); err != nil {
 		respond(nfd, req.ID, unix.EIO, false)
-		return
+		return err
 	}
 	if addr, lenp := uintptr(req.Args[1]), uintptr(req.Args[2]); addr != 0 && lenp != 0 {
 		if err := writePeer(int(req.PID), cfd, addr, lenp); err != nil {
 			respond(nfd, req.ID, unix.EFAULT, false)
-			return
+			return err
 		}
 	}
 	a := seccompAddFD{ID: req.ID, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, SrcFD: uint32(cfd)}
 	if flags&unix.SOCK_CLOEXEC != 0 {
 		a.NewFDFlags = unix.O_CLOEXEC
 	}
-	// On error (the target was interrupted) the connection is lost, as
-	// it would be for a server killed while accepting.
-	_ = ioctl(nfd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
+	return ioctl(nfd, unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
 }
 
 // writePeer writes the peer address of cfd into the target's sockaddr

@@ -59,7 +59,14 @@
 //   - A host connection that no trapped accept claims within 2 s (a server
 //     whose accept escapes the filter: io_uring, or a container whose
 //     profile denies accept) is copied as by the builtin driver, and its
-//     placeholder dropped: slower, never lost.
+//     placeholder dropped when the agent meets it (for a minute; later its
+//     port may be a real client's): slower, never lost. So is one whose
+//     accept was interrupted (a signal) after the agent took it.
+//   - Each container, and each `exec` into one, brings its own notify fd
+//     (the runtime connects once per process it starts with the filter);
+//     each is served until no process using it is left (POLLHUP), then
+//     closed. The target thread's fd table is reached with a pidfd of the
+//     thread (PIDFD_THREAD, Linux 6.9), else of its thread group.
 //   - The server sees the client's real address, and its connection's
 //     local address is the hostIP:hostPort. A connection from the pod
 //     keeps 127.0.0.1:containerPort.
