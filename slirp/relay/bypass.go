@@ -63,12 +63,19 @@ type seccompAddFD struct {
 }
 
 // pending is a host connection waiting for an intercepted accept, keyed by
-// its placeholder's local port.
+// its placeholder's local port. While the placeholder connects, handOver
+// owns its fd: whoever takes the entry then only marks it done.
 type pending struct {
 	host        *os.File
-	placeholder *os.File
+	placeholder int // fd
+	connecting  bool
+	done        bool // claimed or dropped while connecting: handOver closes the placeholder
 	timer       *time.Timer
 }
+
+// connectWait bounds a placeholder's connect: at once on loopback, unless
+// the listener's queue is full (then the client is copied).
+const connectWait = time.Second
 
 // bypassState is the Forwarder's bypass bookkeeping.
 type bypassState struct {
@@ -174,9 +181,9 @@ func readNotifyFD(c *net.UnixConn) (*os.File, error) {
 
 // handOver queues a host connection for an intercepted accept on the
 // containerPort's listener; false when it cannot (no bypass, nothing
-// listens): the caller copies instead. The placeholder is registered by
-// its port before it connects, or the agent could take it off the queue
-// before knowing it for one.
+// listens, its queue is full): the caller copies instead. The placeholder
+// is registered by its port before it connects, or the agent could take it
+// off the queue before knowing it for one.
 func (fw *Forwarder) handOver(c *net.TCPConn, childPort int) bool {
 	b := &fw.bypass
 	b.mu.Lock()
@@ -185,11 +192,10 @@ func (fw *Forwarder) handOver(c *net.TCPConn, childPort int) bool {
 	if !on {
 		return false
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}
-	ph := os.NewFile(uintptr(fd), "placeholder")
 	var port uint16
 	if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err == nil {
 		var sa unix.Sockaddr
@@ -199,14 +205,13 @@ func (fw *Forwarder) handOver(c *net.TCPConn, childPort int) bool {
 	}
 	var host *os.File
 	if err == nil {
-		host, err = c.File() // a dup, blocking as the kernel made it
+		host, err = c.File() // a dup
 	}
 	if err != nil {
-		_ = ph.Close()
+		_ = unix.Close(fd)
 		return false
 	}
-	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(childPort))
-	p := &pending{host: host, placeholder: ph}
+	p := &pending{host: host, placeholder: fd, connecting: true}
 	b.mu.Lock()
 	if b.waiting == nil {
 		b.waiting, b.expired = map[uint16]*pending{}, map[uint16]time.Time{}
@@ -214,22 +219,47 @@ func (fw *Forwarder) handOver(c *net.TCPConn, childPort int) bool {
 	b.waiting[port] = p
 	delete(b.expired, port) // that one is gone: the port is ours again
 	b.mu.Unlock()
-	// A loopback connect completes (or is refused) at once.
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: childPort}); err != nil {
-		b.mu.Lock()
+
+	err = connectLoopback(fd, childPort)
+	b.mu.Lock()
+	p.connecting = false
+	if err != nil && !p.done {
 		delete(b.waiting, port)
 		b.mu.Unlock()
-		_ = ph.Close()
+		_ = unix.Close(fd)
 		_ = host.Close()
 		return false
 	}
-	_ = c.Close()
-	b.mu.Lock()
-	if b.waiting[port] == p { // not claimed yet
+	if p.done {
+		_ = unix.Close(fd)
+	} else {
+		target := net.JoinHostPort("127.0.0.1", strconv.Itoa(childPort))
 		p.timer = time.AfterFunc(claimTimeout, func() { fw.expire(port, target) })
 	}
 	b.mu.Unlock()
+	_ = c.Close()
 	return true
+}
+
+// connectLoopback connects the non-blocking socket fd to
+// 127.0.0.1:port within connectWait.
+func connectLoopback(fd, port int) error {
+	err := unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
+	if err == nil || !errors.Is(err, unix.EINPROGRESS) {
+		return err
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(pfd, int(connectWait/time.Millisecond))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return unix.ETIMEDOUT
+	}
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || v != 0 {
+		return fmt.Errorf("connecting the placeholder: %w", errors.Join(err, unix.Errno(v)))
+	}
+	return nil
 }
 
 // expire sends a host connection nobody claimed through the copy path.
@@ -245,7 +275,7 @@ func (fw *Forwarder) expire(port uint16, target string) {
 	b.expired[port] = time.Now()
 	b.expires++
 	b.mu.Unlock()
-	_ = p.placeholder.Close()
+	_ = unix.Close(p.placeholder)
 	fw.copyFile(p.host, target)
 }
 
@@ -294,10 +324,7 @@ func (fw *Forwarder) claim(peer unix.Sockaddr) (*os.File, bool) {
 	defer b.mu.Unlock()
 	if p := b.waiting[port]; p != nil {
 		delete(b.waiting, port)
-		if p.timer != nil {
-			p.timer.Stop()
-		}
-		_ = p.placeholder.Close()
+		p.drop()
 		return p.host, true
 	}
 	if since, ok := b.expired[port]; ok {
@@ -311,16 +338,26 @@ func (fw *Forwarder) claim(peer unix.Sockaddr) (*os.File, bool) {
 	return nil, false
 }
 
+// drop closes the placeholder of an entry just taken from waiting (under
+// the lock), or leaves that to handOver while it connects.
+func (p *pending) drop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.connecting {
+		p.done = true
+		return
+	}
+	_ = unix.Close(p.placeholder)
+}
+
 func (fw *Forwarder) closeBypass() {
 	b := &fw.bypass
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for port, p := range b.waiting {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+		p.drop()
 		_ = p.host.Close()
-		_ = p.placeholder.Close()
 		delete(b.waiting, port)
 	}
 	// The notify fds are closed by their serveNotify, which sees the
