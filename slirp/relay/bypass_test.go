@@ -197,3 +197,32 @@ func TestBypass(t *testing.T) {
 	}
 	l.Close()
 }
+
+// A server whose accept escapes the filter (here: one in this process,
+// which has none) gets the placeholder itself; its host client is copied
+// after claimTimeout instead of being lost.
+func TestBypassFallback(t *testing.T) {
+	_, notify := startFiltered(t)
+	srv := tputServer(t)
+	defer srv.Close()
+	child := srv.Addr().(*net.TCPAddr).Port
+	spec, f := hostSocket(t, "tcp", child)
+	fw, err := Forward([]Spec{spec}, []*os.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Close()
+	fw.ServeSeccomp(notify)
+	t0 := time.Now()
+	if got := localPort(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.ParentPort))); got != child {
+		t.Fatalf("the server saw local port %d, want %d (copied)", got, child)
+	}
+	if d := time.Since(t0); d < claimTimeout {
+		t.Fatalf("answered after %s, before the claim timeout %s: not through the fallback", d, claimTimeout)
+	}
+	fw.bypass.mu.Lock()
+	defer fw.bypass.mu.Unlock()
+	if fw.bypass.expires != 1 {
+		t.Fatalf("%d host connections copied after waiting, want 1", fw.bypass.expires)
+	}
+}
