@@ -6,9 +6,9 @@ package main
 // on both sides: the tput server of tests/testimages (1 MiB reads and
 // writes; /bin/tput in the udpecho image, and the same binary run on the
 // host as the loopback floor) and this program's client, PODBOX_BENCH_FAST_MB
-// (default 1024) MiB per sample. Each round measures the floor, then each
-// tool's pod, in alternating order, so that a load change on a shared
-// machine hits both alike. podbox runs twice: with the default driver
+// (default 1024) MiB per sample. Each round takes each tool's pod in
+// alternating order, every pod sample beside a loopback sample, so that a
+// load change on a shared machine hits both alike. podbox runs twice: with the default driver
 // (builtin: the pod's PID 1 copies between two TCP connections) and with
 // the bypass driver (the server accepts the client's own connection);
 // Podman has only rootlessport, its row for bypass says n/a.
@@ -73,16 +73,12 @@ func (b *bench) measureFastThroughput() {
 				runs = append(runs, run{t, "bypass", "tput-fast-bypass-down", "tput-fast-bypass-up"})
 			}
 		}
-		if floor != "" {
-			b.floors["loop-fast-down"].add(tputSample(floor, 'D', size))
-			b.floors["loop-fast-up"].add(tputSample(floor, 'U', size))
-		}
 		for _, x := range runs {
 			down, up := b.res(x.downKey, x.t), b.res(x.upKey, x.t)
 			if down.failed() && up.failed() {
 				continue
 			}
-			if err := b.fastPod(x.t, x.driver, r, size, down, up); err != nil {
+			if err := b.fastPod(x.t, x.driver, r, size, floor, down, up); err != nil {
 				down.fail(err)
 				up.fail(err)
 			}
@@ -91,8 +87,9 @@ func (b *bench) measureFastThroughput() {
 }
 
 // fastPod starts the tput pod of tool t with the port driver, takes one
-// sample each way, and takes the pod down.
-func (b *bench) fastPod(t *tool, driver string, round int, size int64, down, up *result) error {
+// sample each way, each beside a floor sample (loopback, pod, pod,
+// loopback: a load that changes hits both alike), and takes the pod down.
+func (b *bench) fastPod(t *tool, driver string, round int, size int64, floor string, down, up *result) error {
 	pod := fmt.Sprintf("bf-%s%s-%d", t.name, driver, round)
 	port, err := freePort()
 	if err != nil {
@@ -119,8 +116,14 @@ func (b *bench) fastPod(t *tool, driver string, round int, size int64, down, up 
 	if driver == "bypass" && local != port {
 		return fmt.Errorf("the bypass driver did not bypass: the server's end of a connection has port %d, not the hostPort %d", local, port)
 	}
+	if floor != "" {
+		b.floors["loop-fast-down"].add(tputSample(floor, 'D', size))
+	}
 	down.add(tputSample(addr, 'D', size))
 	up.add(tputSample(addr, 'U', size))
+	if floor != "" {
+		b.floors["loop-fast-up"].add(tputSample(floor, 'U', size))
+	}
 	return nil
 }
 
@@ -221,11 +224,15 @@ func tputSample(addr string, dir byte, size int64) (float64, error) {
 // bypass, each direction, Podman beside.
 func (b *bench) fastThroughputTargets() []targetRow {
 	rows := b.defaultThroughputTargets()
-	for _, d := range []struct{ key, floor, what string }{
-		{"tput-fast-down", "loop-fast-down", "hostPort throughput pod → host (Go tput server → Go client), default driver, against host loopback"},
-		{"tput-fast-up", "loop-fast-up", "hostPort throughput host → pod (Go client → Go tput server), default driver, against host loopback"},
-		{"tput-fast-bypass-down", "loop-fast-down", "the same pod → host, podbox.io/port-driver: bypass"},
-		{"tput-fast-bypass-up", "loop-fast-up", "the same host → pod, podbox.io/port-driver: bypass"},
+	const (
+		copyWhy   = "the second TCP connection of the copying forwarder: a third busy party beside client and server (slirp/relay's package doc)"
+		bypassWhy = "one TCP connection end to end here (checked: the server's end is on the hostPort), as on loopback: compare the floor's min–max, the machine's load"
+	)
+	for _, d := range []struct{ key, floor, what, why string }{
+		{"tput-fast-down", "loop-fast-down", "hostPort throughput pod → host (Go tput server → Go client), default driver, against host loopback", copyWhy},
+		{"tput-fast-up", "loop-fast-up", "hostPort throughput host → pod (Go client → Go tput server), default driver, against host loopback", copyWhy},
+		{"tput-fast-bypass-down", "loop-fast-down", "the same pod → host, podbox.io/port-driver: bypass", bypassWhy},
+		{"tput-fast-bypass-up", "loop-fast-up", "the same host → pod, podbox.io/port-driver: bypass", bypassWhy},
 	} {
 		m := b.byKey[d.key]
 		if m == nil {
@@ -243,7 +250,7 @@ func (b *bench) fastThroughputTargets() []targetRow {
 			row.measured = fmt.Sprintf("%.2f× (%s over %s MB/s)", r, num(pb.median()), num(loop.median()))
 			row.verdict = verdict(r, tputTarget, false)
 			if r < tputTarget {
-				row.why = "the second TCP connection of the copying forwarder: a third busy party beside client and server (slirp/relay's package doc)"
+				row.why = d.why
 			}
 			if pm.ok() {
 				row.peer = fmt.Sprintf("%.2f× (%s MB/s)", pm.median()/loop.median(), num(pm.median()))
