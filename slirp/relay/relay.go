@@ -74,8 +74,8 @@
 //     the container (a few µs), and a placeholder connection per host
 //     client; nothing per byte. Measured (2-core VM under a load average
 //     of 10-25 from other work, 1 GiB samples, Go client and server with
-//     1 MiB reads and writes, medians): CPU per GiB moved, client + server
-//     + the pod's PID 1, host loopback 0.64-0.67 s, bypass 0.53-0.59 s,
+//     1 MiB reads and writes, medians): CPU per GiB moved (client, server
+//     and the pod's PID 1), host loopback 0.64-0.67 s, bypass 0.53-0.59 s,
 //     copying relay 1.23-1.37 s (PID 1 alone 0.44-0.47 s, more than the
 //     server). Throughput against host loopback: bypass 0.83-1.12x in
 //     pods (the pod is its own session, so its own scheduler autogroup: a
