@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -141,6 +142,12 @@ func (b *bench) startLoopTput() (string, func(), error) {
 	}
 	cmd := exec.Command(filepath.Join(b.work, "bin", "testimages"), strconv.Itoa(port))
 	cmd.Args[0] = "tput"
+	// Its own session, as the pods' servers have (podbox's pod and
+	// Podman's conmon call setsid): with sched_autogroup on, a session is
+	// a scheduling group, and a server sharing the client's group gets
+	// half the CPU of one in a group of its own on a busy machine (seen
+	// here: 0.5-2x swings of the ratio).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("starting the tput server on the host: %w", err)
 	}
