@@ -144,9 +144,9 @@ func (b *bench) startLoopTput() (string, func(), error) {
 	cmd.Args[0] = "tput"
 	// Its own session, as the pods' servers have (podbox's pod and
 	// Podman's conmon call setsid): with sched_autogroup on, a session is
-	// a scheduling group, and a server sharing the client's group gets
-	// half the CPU of one in a group of its own on a busy machine (seen
-	// here: 0.5-2x swings of the ratio).
+	// a scheduling group, and on a busy machine a server in the client's
+	// group and one in a group of its own do not get the same CPU (seen
+	// here: the bypass ratio swung from 0.55x to 2.1x between runs).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("starting the tput server on the host: %w", err)
