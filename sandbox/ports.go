@@ -136,6 +136,9 @@ func (pp *podPorts) files(first int) ([]*os.File, []podproto.Port) {
 	return pp.host.Files, fds
 }
 
+// bypass: the pod serves the seccomp agent of the bypass driver.
+func (pp *podPorts) bypass() bool { return pp != nil && pp.driver == slirp.DriverBypass }
+
 // slirpSpecs are the ports slirp4netns forwards itself; nil unless the
 // pod's driver is slirp4netns.
 func (pp *podPorts) slirpSpecs() []port.Spec {

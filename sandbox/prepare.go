@@ -19,6 +19,7 @@ import (
 	"github.com/podbox/podbox/sandbox/ociruntime"
 	"github.com/podbox/podbox/sandbox/ocispec"
 	"github.com/podbox/podbox/sandbox/podproto"
+	"github.com/podbox/podbox/slirp/relay"
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -207,7 +208,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 // the pod mounts one while the next is made; then it ends the list.
 func (pp *preparedPod) sendRootfs(store *image.Store, sock *os.File) error {
 	for i, c := range pp.ctrs {
-		f, err := prepareContainer(store, pp.pod, c, pp.images[c.Name], pp.work.Containers[i], pp.vols, pp.etc, pp.env)
+		f, err := prepareContainer(store, pp.pod, c, pp.images[c.Name], pp.work.Containers[i], pp.vols, pp.etc, pp.env, pp.work.SeccompAgent)
 		if err != nil {
 			return fmt.Errorf("preparing container %q: %w", c.Name, err)
 		}
@@ -225,7 +226,7 @@ func (pp *preparedPod) sendRootfs(store *image.Store, sock *os.File) error {
 // where the pod mounts the root filesystem, and returns the mount cloned
 // as a detached mount (open_tree); its own mount here it unmounts: the
 // clone lives on in the pod's mount namespace.
-func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc, env image.EnvSources) (*os.File, error) {
+func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, img imageInfo, pc podproto.Container, vols map[string]mounts.Volume, etc mounts.Etc, env image.EnvSources, seccompAgent string) (*os.File, error) {
 	path, err := mounts.MountRootfs(store.Storage(), pc.ID, img.ID, containerMetadata(p.Name))
 	if err != nil {
 		return nil, err
@@ -247,6 +248,7 @@ func prepareContainer(store *image.Store, p *corev1.Pod, c *corev1.Container, im
 		Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd,
 		UID: proc.UID, GID: proc.GID, AdditionalGids: proc.AdditionalGids,
 		Rootfs: pc.Rootfs, Mounts: ms, Container: c, Pod: p,
+		SeccompListener: seccompAgent, SeccompNotify: relay.SeccompAcceptSyscalls,
 	})
 	if err != nil {
 		return nil, err

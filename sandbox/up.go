@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -373,6 +374,9 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 		return fail(err)
 	}
 	prep.work.Ports = portFDs
+	if ports.bypass() && len(portFDs) > 0 {
+		prep.work.SeccompAgent = filepath.Join(dirs.Run, "seccomp.sock")
+	}
 	if err := h.toPod.Encode(prep.work); err != nil {
 		return fail(fmt.Errorf("handing the pod its work: %w", err))
 	}

@@ -23,9 +23,13 @@ const (
 	// DriverSlirp4netns: slirp4netns's hostfwd; keeps the client's source
 	// address.
 	DriverSlirp4netns = "slirp4netns"
+	// DriverBypass: builtin, plus the seccomp bypass of slirp/relay (TCP
+	// clients reach the server on their own connection).
+	DriverBypass = "bypass"
 )
 
-// AnnotationPortDriver picks a pod's port driver: builtin or slirp4netns.
+// AnnotationPortDriver picks a pod's port driver: builtin, bypass or
+// slirp4netns.
 const AnnotationPortDriver = "podbox.io/port-driver"
 
 // DefaultHostIP is where a hostPort binds when the manifest gives no hostIP.
@@ -35,10 +39,10 @@ const DefaultHostIP = "127.0.0.1"
 // default).
 func CheckDriver(name string) error {
 	switch name {
-	case "", DriverBuiltin, DriverSlirp4netns:
+	case "", DriverBuiltin, DriverSlirp4netns, DriverBypass:
 		return nil
 	}
-	return fmt.Errorf("unknown port driver %q: use %s or %s", name, DriverBuiltin, DriverSlirp4netns)
+	return fmt.Errorf("unknown port driver %q: use %s, %s or %s", name, DriverBuiltin, DriverBypass, DriverSlirp4netns)
 }
 
 // NewSpec is the rootlesskit port.Spec of one hostPort: proto "tcp" or

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # 300-ports: hostPort forwarding: the builtin driver (the pod's PID 1 serves
-# sockets bound on the host) and the slirp4netns driver, TCP and UDP,
-# 127.0.0.1 only, errors before anything starts. Traffic only to 127.0.0.1.
+# sockets bound on the host), the bypass driver (the same, and a seccomp
+# agent hands TCP clients to the server itself) and the slirp4netns driver,
+# TCP and UDP, 127.0.0.1 only, errors before anything starts. Traffic only
+# to 127.0.0.1.
 
 load helpers
 
@@ -136,7 +138,7 @@ EOF
     pod=$(safename)
     port=$(free_port)
     run_podbox 125 up -d --port-driver bogus -f "$(render war.yaml "$pod" "$port" DRIVER=)"
-    assert "$output" == "podbox: --port-driver: unknown port driver \"bogus\": use builtin or slirp4netns"
+    assert "$output" == "podbox: --port-driver: unknown port driver \"bogus\": use builtin, bypass or slirp4netns"
     assert_pod_gone "$pod"
     # --port-driver builtin overrides the pod's annotation.
     run_podbox up -d --port-driver builtin -f "$(render war.yaml "$pod" "$port" DRIVER=slirp4netns)"
@@ -145,6 +147,27 @@ EOF
     assert "$output" =~ "127\.0\.0\.1\]?:[0-9]+: url:/sample.war" "the forwarder connects from the pod's 127.0.0.1"
     run_podbox down "$pod"
     assert_pod_gone "$pod"
+}
+
+@test "ports: the bypass driver: the server accepts the host's client itself; the pod's localhost still reaches it" {
+    local pod port lport
+    pod=$(safename)
+    port=$(free_port)
+    run_podbox up -d -f "$(render war.yaml "$pod" "$port" DRIVER=bypass)"
+    wait_for 20 fetch "$port"
+    # curl's own port, as the server logs its client: the same connection.
+    lport=$(curl -sf --max-time 5 -o "$BATS_TEST_TMPDIR/got.war" -w '%{local_port}' "http://127.0.0.1:$port/sample.war")
+    run sha256sum "$BATS_TEST_TMPDIR/got.war"
+    assert "${output%% *}" == "$(war_sha)" "the bytes of the image's /sample.war"
+    assert "$(listeners tcp "$port")" == "127.0.0.1:$port" "bound to 127.0.0.1 only"
+    run_podbox logs "$pod" -c server
+    assert "$output" =~ "127\.0\.0\.1\]?:$lport: url:/sample.war" "the server saw curl's own port $lport (no relay in between)"
+    # From inside the pod, on the containerPort.
+    run_podbox exec "$pod" -c server -- sh -c 'wget -q -O - http://127.0.0.1:8080/sample.war | sha256sum'
+    assert "${output%% *}" == "$(war_sha)" "the pod's own localhost reaches the server"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+    assert "$(listeners tcp "$port")" == "" "port $port free after down"
 }
 
 # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg

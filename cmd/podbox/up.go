@@ -18,7 +18,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
 			stallTimeoutFlag(),
-			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
+			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast), bypass (TCP clients reach the server itself; seccomp) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
 		Action: func(c *cli.Context) error {
 			if len(c.StringSlice("file")) == 0 {

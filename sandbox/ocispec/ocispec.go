@@ -56,6 +56,11 @@
 //     architectures included. runc's ToRootless leaves seccomp alone, and
 //     runc 1.1 and crun 1.8 apply these filters in a rootless user
 //     namespace (the runtime probe runs with RuntimeDefault).
+//   - The hostPort bypass (Options.SeccompListener, slirp/relay) adds one
+//     rule, accept and accept4 → SCMP_ACT_NOTIFY, with the pod's agent
+//     socket as linux.seccomp.listenerPath (runc ≥ 1.1, crun), taking the
+//     two names out of the profile's allow rule; a profile that denies
+//     them or allows them only on conditions is left alone.
 package ocispec
 
 import (
@@ -84,6 +89,11 @@ type Options struct {
 	Terminal       bool
 	Container      *corev1.Container // nil: no securityContext
 	Pod            *corev1.Pod       // nil: no annotations
+	// SeccompListener, when set, is the socket of the pod's seccomp agent
+	// (slirp/relay's bypass): the filter sends accept and accept4 to it.
+	SeccompListener string
+	// SeccompNotify are the syscalls sent there (relay.SeccompAcceptSyscalls).
+	SeccompNotify []string
 }
 
 // Version is the spec version written: 1.0.2, the newest that crun 1.8 and
@@ -229,6 +239,9 @@ func Generate(o Options) (*specs.Spec, error) {
 	// only to a container that has the capability they need.
 	if s.Linux.Seccomp, err = seccompFor(s, o.Pod, o.Container); err != nil {
 		return nil, err
+	}
+	if o.SeccompListener != "" && len(o.SeccompNotify) > 0 {
+		s.Linux.Seccomp = notifyAccept(s.Linux.Seccomp, o.SeccompListener, o.SeccompNotify)
 	}
 	for _, m := range o.Mounts {
 		for _, opt := range m.Options {

@@ -93,3 +93,53 @@ func containsDotDot(p string) bool {
 	}
 	return false
 }
+
+// notifyAccept returns sc with accept(2) and accept4(2) sent to the agent
+// listening on listener (SCMP_ACT_NOTIFY, linux.seccomp.listenerPath): the
+// hostPort bypass (slirp/relay). Only where the profile allows them
+// unconditionally; a profile that denies them, or allows them only under
+// conditions, is left as it is (that container's clients are copied).
+// nil (Unconfined) becomes an allow-all filter with just these.
+func notifyAccept(sc *specs.LinuxSeccomp, listener string, names []string) *specs.LinuxSeccomp {
+	notify := specs.LinuxSyscall{Names: names, Action: specs.ActNotify}
+	if sc == nil {
+		return &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: listener, Syscalls: []specs.LinuxSyscall{notify}}
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	allowed := sc.DefaultAction == specs.ActAllow
+	for _, r := range sc.Syscalls {
+		for _, n := range r.Names {
+			if !want[n] {
+				continue
+			}
+			if r.Action != specs.ActAllow || len(r.Args) > 0 {
+				return sc
+			}
+			allowed = true
+		}
+	}
+	if !allowed {
+		return sc
+	}
+	out := *sc
+	out.ListenerPath = listener
+	out.Syscalls = nil
+	for _, r := range sc.Syscalls {
+		var keep []string
+		for _, n := range r.Names {
+			if !want[n] {
+				keep = append(keep, n)
+			}
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		r.Names = keep
+		out.Syscalls = append(out.Syscalls, r)
+	}
+	out.Syscalls = append(out.Syscalls, notify)
+	return &out
+}

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"net"
 	"os"
 
 	"github.com/podbox/podbox/slirp/relay"
@@ -25,5 +26,15 @@ func (p *podProc) forwardPorts() error {
 		return err
 	}
 	p.undo = append(p.undo, fw.Close)
+	if path := p.w.SeccompAgent; path != "" {
+		// The bypass driver: before any container is created.
+		_ = os.Remove(path)
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			return fmt.Errorf("listening for the runtime's seccomp notify fds: %w", err)
+		}
+		go fw.ServeSeccompAgent(l)
+		p.undo = append(p.undo, l.Close)
+	}
 	return nil
 }

@@ -92,6 +92,12 @@ type Work struct {
 	Foreground bool   `json:"foreground"`
 	LogLevel   string `json:"logLevel"` // debug, info (default), warn, error
 	Ports      []Port `json:"ports,omitempty"`
+	// SeccompAgent, for the bypass port driver, is the socket on which
+	// the pod serves slirp/relay's seccomp agent (relay.ServeSeccompAgent)
+	// before it creates a container: every container's filter names it as
+	// linux.seccomp.listenerPath, and the runtime fails to create one when
+	// nothing listens there. "": none.
+	SeccompAgent string `json:"seccompAgent,omitempty"`
 }
 
 // Container is one container as the pod's PID 1 runs it.

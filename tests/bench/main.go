@@ -140,6 +140,9 @@ func rootMain(args []string) int {
 	copies := map[string]string{
 		"bin/podbox": "bin/podbox",
 		"bin/bench":  "bin/bench",
+		// The tput server on the host, for the fast throughput floor
+		// (throughput.go).
+		"bin/testimages": "bin/testimages",
 	}
 	// The pod's PID 1 binary of issue 10, where the build made one: podbox
 	// looks for it beside itself, and runs its pods from its own binary

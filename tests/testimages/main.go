@@ -13,6 +13,8 @@
 //	                                     User www-data, a user app (1000:1000)
 //	REG/layers:1                         busybox + 3 layers: files and uid-33 owners,
 //	                                     a whiteout and a hard link, a 1 MiB file
+//	REG/udpecho:1                        busybox + this program as /bin/udpecho (UDP echo)
+//	                                     and /bin/tput (TCP throughput server, tput.go)
 //	REG/arm64only:1                      one small layer, config architecture arm64
 //
 // With -debian DIR (the trees scripts/debian-image.sh builds; see debian.go):
@@ -76,8 +78,12 @@ const (
 )
 
 func main() {
-	if filepath.Base(os.Args[0]) == "udpecho" {
+	switch filepath.Base(os.Args[0]) {
+	case "udpecho":
 		udpEcho(os.Args[1:]) // this binary, inside the udpecho image
+		return
+	case "tput":
+		tputServe(os.Args[1:]) // the same, as /bin/tput (tput.go)
 		return
 	}
 	if len(os.Args) == 3 && os.Args[1] == "-serve-stall" {
@@ -289,6 +295,7 @@ func (b *builder) images() ([]testImage, error) {
 	}
 	udp, err := appendLayer(base, false, "ADD udpecho /bin/udpecho", []entry{
 		file("bin/udpecho", 0o755, self),
+		symlink("bin/tput", "udpecho"), // tput.go
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building udpecho: %w", err)
