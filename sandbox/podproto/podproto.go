@@ -2,8 +2,9 @@
 // CLI side (package sandbox: `podbox up`, `down`, `ps`, `get`, …) and the
 // pod's PID 1 (package sandbox/pod, run as the small podbox-pod binary).
 //
-// It imports the standard library only, as does everything on the pod
-// side: the pod's PID 1 lives as long as the pod, and what it links is the
+// It imports the standard library and golang.org/x/sys/unix only (the
+// mount-fd passing of mountfd.go needs open_tree and move_mount), as does
+// everything on the pod side (sandbox/pod/depcheck_test.go checks it): the pod's PID 1 lives as long as the pod, and what it links is the
 // memory every pod keeps (issue 10). The CLI computes everything that needs
 // the Kubernetes API types, the image store or the OCI spec generator, and
 // hands the pod a small explicit description of what to run (Work): the
