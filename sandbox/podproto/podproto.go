@@ -4,8 +4,9 @@
 //
 // It imports the standard library and golang.org/x/sys/unix only (the
 // mount-fd passing of mountfd.go needs open_tree and move_mount), as does
-// everything on the pod side (sandbox/pod/depcheck_test.go checks it): the pod's PID 1 lives as long as the pod, and what it links is the
-// memory every pod keeps (issue 10). The CLI computes everything that needs
+// everything on the pod side (sandbox/pod/depcheck_test.go checks it): the
+// pod's PID 1 lives as long as the pod, and what it links is the memory
+// every pod keeps (issue 10). The CLI computes everything that needs
 // the Kubernetes API types, the image store or the OCI spec generator, and
 // hands the pod a small explicit description of what to run (Work): the
 // bundles are written, the root filesystems are mounted and passed as
