@@ -150,6 +150,9 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 		if pc.ImageID == "" {
 			pc.ImageID = "sha256:" + img.ID
 		}
+		if err := containerHooks(&pc, c, img.Config); err != nil {
+			return nil, err
+		}
 		w.Containers = append(w.Containers, pc)
 		ids = append(ids, pc.ID)
 	}

@@ -130,8 +130,9 @@ func TestWarnings(t *testing.T) {
 		yaml string
 		want []string
 	}{
-		{"probe", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [\"true\"]}\n",
-			[]string{"pod.yaml:9: spec.containers[0].livenessProbe: not supported yet, ignored"}},
+		{"probes and hooks are silent", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [\"true\"]}\n    lifecycle:\n      preStop: {sleep: {seconds: 1}}\n      stopSignal: SIGQUIT\n", nil},
+		{"stdin", podHead + "  containers:\n  - name: a\n    image: b\n    stdin: true\n",
+			[]string{"pod.yaml:9: spec.containers[0].stdin: not supported yet, ignored"}},
 		{"resources", podHead + "  containers:\n  - name: a\n    image: b\n    resources:\n      limits: {memory: 1Gi}\n",
 			[]string{"pod.yaml:9: spec.containers[0].resources: not applied, ignored"}},
 		{"empty and false values are silent", podHead + "  hostNetwork: false\n  containers:\n  - name: a\n    image: b\n    resources: {}\n    tty: false\n", nil},

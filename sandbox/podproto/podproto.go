@@ -108,6 +108,71 @@ type Container struct {
 	// Pull says how `up` got the image, for the Pulling and Pulled
 	// events; nil: it was present.
 	Pull *Pull `json:"pull,omitempty"`
+
+	// Probes, with the API server's defaults filled and named ports
+	// resolved by the CLI; nil: none.
+	Liveness  *Probe `json:"liveness,omitempty"`
+	Readiness *Probe `json:"readiness,omitempty"`
+	Startup   *Probe `json:"startup,omitempty"`
+	// Lifecycle hooks; nil: none.
+	PostStart *Action `json:"postStart,omitempty"`
+	PreStop   *Action `json:"preStop,omitempty"`
+	// StopSignal is the signal that stops the container (lifecycle.stopSignal,
+	// else the image's STOPSIGNAL); 0: SIGTERM.
+	StopSignal int `json:"stopSignal,omitempty"`
+}
+
+// Action is what a probe or a lifecycle hook does: exactly one of its
+// fields is set.
+type Action struct {
+	Exec      []string   `json:"exec,omitempty"` // run in the container through the runtime
+	HTTPGet   *HTTPGet   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocket `json:"tcpSocket,omitempty"`
+	GRPC      *GRPC      `json:"grpc,omitempty"`
+	// Sleep: a hook that waits this long (lifecycle.sleep).
+	Sleep time.Duration `json:"sleep,omitempty"`
+}
+
+// HTTPGet is a GET the pod's PID 1 makes from inside the pod's network
+// namespace. Host "" is the pod's IP.
+type HTTPGet struct {
+	Scheme  string   `json:"scheme"` // HTTP or HTTPS
+	Host    string   `json:"host,omitempty"`
+	Port    int      `json:"port"`
+	Path    string   `json:"path"`
+	Headers []Header `json:"headers,omitempty"`
+}
+
+// Header is an HTTP header of an HTTPGet.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocket is a connection the pod's PID 1 opens; Host "" is the pod's IP.
+type TCPSocket struct {
+	Host string `json:"host,omitempty"`
+	Port int    `json:"port"`
+}
+
+// GRPC is a grpc.health.v1.Health/Check call to the pod's IP.
+type GRPC struct {
+	Port    int    `json:"port"`
+	Service string `json:"service,omitempty"`
+}
+
+// Probe is a container's probe, as the kubelet runs it; its numbers have
+// the API's defaults (period 10 s, timeout 1 s, success 1, failure 3).
+type Probe struct {
+	Action
+	InitialDelay     time.Duration `json:"initialDelay,omitempty"`
+	Period           time.Duration `json:"period"`
+	Timeout          time.Duration `json:"timeout"`
+	SuccessThreshold int           `json:"successThreshold"`
+	FailureThreshold int           `json:"failureThreshold"`
+	// Grace replaces the pod's terminationGracePeriodSeconds when this
+	// (liveness or startup) probe's failure kills the container.
+	Grace *time.Duration `json:"grace,omitempty"`
 }
 
 // Pull is when the image of a container was pulled.
@@ -245,6 +310,10 @@ const (
 	EventFailed      = "Failed"
 	EventCompleted   = "Completed"
 	EventNetworkDown = "NetworkDown"
+	EventUnhealthy   = "Unhealthy"
+
+	EventFailedPostStartHook = "FailedPostStartHook"
+	EventFailedPreStopHook   = "FailedPreStopHook"
 
 	// EventSource is the From column of describe.
 	EventSource = "podbox"
