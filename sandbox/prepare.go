@@ -159,6 +159,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, images map[string]imageInfo, 
 	// The pod removes what it leaves through podbox in the cleanup role
 	// (cleanup.go), as its last step.
 	w.Cleanup, w.CleanupEnv = CleanupCommand(dirs, p.Name, o.Store, ids)
+	w.ProbeHelper, w.ProbeHelperEnv = probeHelperCommand(w.Containers)
 	return pp, nil
 }
 

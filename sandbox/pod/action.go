@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +28,9 @@ import (
 // status line read and the rest discarded. A redirect (3xx) counts as a
 // success without being followed: the kubelet follows it, but a redirect
 // elsewhere is a success there too. HTTPS and gRPC are not made here: no
-// crypto/tls nor HTTP/2 in the pod's process (they fail with a message
-// that says so).
+// crypto/tls nor HTTP/2 in the pod's process; a short-lived podbox in the
+// probe role makes them (Work.ProbeHelper, sandbox/probehelper.go), also
+// from inside the pod's namespaces.
 
 // podIP is the pod's address in its network namespace (slirp4netns's tap0).
 const podIP = "10.0.2.100"
@@ -54,7 +57,7 @@ func (c *container) act(ctx context.Context, a *podproto.Action, timeout time.Du
 		}
 		return code == 0, strings.TrimRight(string(out), "\n")
 	case a.HTTPGet != nil:
-		code, err := httpGet(ctx, a.HTTPGet, timeout)
+		code, err := c.p.httpGet(ctx, a.HTTPGet, timeout)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -71,7 +74,7 @@ func (c *container) act(ctx context.Context, a *podproto.Action, timeout time.Du
 		conn.Close()
 		return true, ""
 	case a.GRPC != nil:
-		return grpcCheck(ctx, a.GRPC, timeout)
+		return c.p.grpcCheck(ctx, a.GRPC, timeout)
 	}
 	return false, "no action"
 }
@@ -84,13 +87,29 @@ func hostPort(host string, port int) string {
 }
 
 // httpGet makes a GET as the kubelet's prober does and returns the status
-// code.
+// code; HTTPS through the probe helper.
+func (p *podProc) httpGet(ctx context.Context, h *podproto.HTTPGet, timeout time.Duration) (int, error) {
+	if h.Scheme == "HTTPS" {
+		code, out, err := p.probeHelper(ctx, podproto.ProbeJob{HTTPGet: h, Host: podIP, Timeout: timeout})
+		if err != nil {
+			return 0, err
+		}
+		if code != podproto.ProbeOK {
+			return 0, errors.New(out)
+		}
+		n, err := strconv.Atoi(out)
+		if err != nil {
+			return 0, fmt.Errorf("the probe helper said %q", out)
+		}
+		return n, nil
+	}
+	return httpGet(ctx, h, timeout)
+}
+
+// httpGet makes a plain HTTP GET.
 func httpGet(ctx context.Context, h *podproto.HTTPGet, timeout time.Duration) (int, error) {
 	addr := hostPort(h.Host, h.Port)
 	url := strings.ToLower(h.Scheme) + "://" + addr + h.Path
-	if h.Scheme == "HTTPS" {
-		return 0, fmt.Errorf("Get %q: HTTPS probes and hooks are %w by podbox yet: use HTTP or tcpSocket", url, errNotSupported)
-	}
 	wrap := func(err error) error { return fmt.Errorf("Get %q: %w", url, err) }
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -159,10 +178,43 @@ func parseStatusLine(line string) (int, error) {
 	return code, nil
 }
 
-// grpcCheck would call grpc.health.v1.Health/Check: not made by the pod's
-// process (no HTTP/2 in it).
-func grpcCheck(_ context.Context, g *podproto.GRPC, _ time.Duration) (bool, string) {
-	return false, fmt.Sprintf("gRPC probes (port %d) are not supported by podbox yet: use an exec probe with grpc_health_probe, or tcpSocket", g.Port)
+// grpcCheck calls grpc.health.v1.Health/Check through the probe helper.
+func (p *podProc) grpcCheck(ctx context.Context, g *podproto.GRPC, timeout time.Duration) (bool, string) {
+	code, out, err := p.probeHelper(ctx, podproto.ProbeJob{GRPC: g, Host: podIP, Timeout: timeout})
+	if err != nil {
+		return false, err.Error()
+	}
+	return code == podproto.ProbeOK, out
+}
+
+// probeHelper runs the probe helper (Work.ProbeHelper) for job and returns
+// its exit code and its answer.
+func (p *podProc) probeHelper(ctx context.Context, job podproto.ProbeJob) (int, string, error) {
+	if len(p.w.ProbeHelper) == 0 {
+		return 0, "", fmt.Errorf("HTTPS and gRPC probes are %w here: podbox's path was unknown at up", errNotSupported)
+	}
+	b, err := json.Marshal(job)
+	if err != nil {
+		return 0, "", err
+	}
+	// Its own start-up is not the probe's time.
+	ctx, cancel := context.WithTimeout(ctx, job.Timeout+5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, p.w.ProbeHelper[0], p.w.ProbeHelper[1:]...)
+	cmd.Env = append(append([]string(nil), p.w.ProbeHelperEnv...), podproto.EnvProbeJob+"="+string(b))
+	var out bytes.Buffer
+	cmd.Stdout = &limitedBuffer{b: &out, n: maxProbeOutput}
+	cmd.Stderr = os.Stderr // the pod's log
+	cmd.Dir = "/"
+	err = p.reaper.run(cmd)
+	var ee *runtimeExitError
+	switch {
+	case err == nil:
+		return podproto.ProbeOK, out.String(), nil
+	case errors.As(err, &ee) && ee.ws.Exited():
+		return ee.ws.ExitStatus(), out.String(), nil
+	}
+	return 0, "", fmt.Errorf("running the probe helper: %w", err)
 }
 
 // execCapture runs argv in the container through the runtime's exec, as

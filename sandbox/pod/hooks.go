@@ -52,7 +52,7 @@ func (c *container) runHook(ctx context.Context, a *podproto.Action, timeout tim
 		}
 		return ""
 	case a.HTTPGet != nil:
-		if _, err := httpGet(ctx, a.HTTPGet, timeout); err != nil {
+		if _, err := c.p.httpGet(ctx, a.HTTPGet, timeout); err != nil {
 			return fmt.Sprintf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %v", a.HTTPGet.Path, c.spec.Name, pod, err)
 		}
 		return ""

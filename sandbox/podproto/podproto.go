@@ -89,6 +89,13 @@ type Work struct {
 	Cleanup    []string `json:"cleanup,omitempty"`
 	CleanupEnv []string `json:"cleanupEnv,omitempty"`
 
+	// ProbeHelper makes the HTTPS and gRPC probes and hooks, which the
+	// pod's process cannot (no crypto/tls, no HTTP/2 in it): a short-lived
+	// podbox in the probe role, started in the pod's namespaces with
+	// ProbeHelperEnv plus EnvProbeJob; nil when no container needs it.
+	ProbeHelper    []string `json:"probeHelper,omitempty"`
+	ProbeHelperEnv []string `json:"probeHelperEnv,omitempty"`
+
 	Foreground bool   `json:"foreground"`
 	LogLevel   string `json:"logLevel"` // debug, info (default), warn, error
 	Ports      []Port `json:"ports,omitempty"`
@@ -160,6 +167,29 @@ type GRPC struct {
 	Port    int    `json:"port"`
 	Service string `json:"service,omitempty"`
 }
+
+// EnvProbeJob carries a ProbeJob (JSON) to the probe helper.
+const EnvProbeJob = "_PODBOX_PROBE_JOB"
+
+// ProbeJob is one request of the probe helper: exactly one of HTTPGet
+// (HTTPS, its certificate not verified, as the kubelet) and GRPC. The
+// helper exits ProbeOK with the HTTP status code or the gRPC health status
+// on stdout, ProbeUnhealthy when a gRPC service is not SERVING (the status
+// on stdout), ProbeError when the request could not be made (why on
+// stdout).
+type ProbeJob struct {
+	HTTPGet *HTTPGet      `json:"httpGet,omitempty"`
+	GRPC    *GRPC         `json:"grpc,omitempty"`
+	Host    string        `json:"host"` // the pod's IP, for a Host of ""
+	Timeout time.Duration `json:"timeout"`
+}
+
+// The probe helper's exit codes.
+const (
+	ProbeOK        = 0
+	ProbeUnhealthy = 1
+	ProbeError     = 2
+)
 
 // Probe is a container's probe, as the kubelet runs it; its numbers have
 // the API's defaults (period 10 s, timeout 1 s, success 1, failure 3).
