@@ -97,3 +97,24 @@ described() { "$PODBOX" describe pod "$1" 2>/dev/null | grep -Eq "$2"; }
     ((pre < stop)) || die "preStop's output (line $pre) is not before the stop signal's (line $stop)"
     assert_pod_gone "$pod"
 }
+
+@test "grpc readiness and HTTPS liveness probes, made by podbox's probe helper" {
+    local pod dir
+    pod=$(safename)
+    dir=$BATS_TEST_TMPDIR/probes
+    mkdir -p "$dir"
+    cp "$BATS_TEST_DIRNAME/../bin/testimages" "$dir/"
+    run_podbox up -d -f "$(render probes-tls.yaml "$pod" 0 HOSTDIR="$dir")"
+    wait_for 20 ready_is "$pod" 1/1
+    # Both servers say unhealthy: not ready at once (grpc), then killed (https).
+    run_podbox exec "$pod" -- touch /tmp/unhealthy
+    wait_for 10 ready_is "$pod" 0/1
+    wait_for 10 described "$pod" 'Readiness probe failed: service unhealthy \(responded with "NOT_SERVING"\)'
+    wait_for 10 described "$pod" "Liveness probe failed: HTTP probe failed with statuscode: 500"
+    wait_for 10 described "$pod" "Container tls failed liveness probe, will be restarted"
+    # The restarted container starts healthy (its command removes the file).
+    wait_for 30 restarted "$pod"
+    wait_for 10 ready_is "$pod" 1/1
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
