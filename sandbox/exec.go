@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/podbox/podbox/sandbox/podproto"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/podbox/podbox/sandbox/podproto"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )

@@ -2,11 +2,11 @@ package sandbox
 
 import (
 	"fmt"
-	"github.com/podbox/podbox/sandbox/podproto"
 	"net"
 	"os"
 	"strconv"
 
+	"github.com/podbox/podbox/sandbox/podproto"
 	"github.com/podbox/podbox/slirp"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	corev1 "k8s.io/api/core/v1"
