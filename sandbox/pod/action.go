@@ -206,6 +206,7 @@ func (p *podProc) probeHelper(ctx context.Context, job podproto.ProbeJob) (int, 
 	cmd.Stdout = &limitedBuffer{b: &out, n: maxProbeOutput}
 	cmd.Stderr = os.Stderr // the pod's log
 	cmd.Dir = "/"
+	cmd.SysProcAttr = &unix.SysProcAttr{Pdeathsig: unix.SIGKILL}
 	err = p.reaper.run(cmd)
 	var ee *runtimeExitError
 	switch {
