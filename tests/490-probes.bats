@@ -118,3 +118,17 @@ described() { "$PODBOX" describe pod "$1" 2>/dev/null | grep -Eq "$2"; }
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
+
+@test "startupProbe on a sidecar gates the containers after it" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render probes-sidecar.yaml "$pod")"
+    wait_for 20 pod_status_is "$pod" Running
+    assert "$(ps_col "$pod" 3)" == "1/1" "the app is ready (it found the sidecar's file)"
+    run_podbox describe pod "$pod"
+    assert "$output" =~ "Startup probe failed" "the sidecar was probed before it was up"
+    run_podbox get pod "$pod" -o json
+    assert "$(jq -r '.status.initContainerStatuses[0].started' <<<"$output")" == "true"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}

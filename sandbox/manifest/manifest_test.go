@@ -113,6 +113,7 @@ func TestLoadErrors(t *testing.T) {
 		{"probe named port", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      httpGet: {port: metrics}\n", 10, "spec.containers[0].livenessProbe.httpGet.port", "names no port of the container"},
 		{"probe two handlers", podHead + "  containers:\n  - name: a\n    image: b\n    readinessProbe:\n      tcpSocket: {port: 80}\n      exec: {command: [\"true\"]}\n", 9, "spec.containers[0].readinessProbe", "exactly one handler"},
 		{"liveness successThreshold", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      tcpSocket: {port: 80}\n      successThreshold: 2\n", 11, "spec.containers[0].livenessProbe.successThreshold", "must be 1"},
+		{"probe on an init container", podHead + "  initContainers:\n  - name: i\n    image: b\n    startupProbe:\n      tcpSocket: {port: 80}\n  containers: [{name: a, image: b}]\n", 9, "spec.initContainers[0].startupProbe", "restartPolicy: Always"},
 		{"int32 overflow", podHead + "  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 99999999999}]\n", 9, "spec.containers[0].ports[0].containerPort", "out of range"},
 	}
 	for _, tc := range tests {

@@ -143,6 +143,18 @@ func (v *validator) pod(p *corev1.Pod) {
 		if rp := s.InitContainers[i].RestartPolicy; rp != nil && *rp != corev1.ContainerRestartPolicyAlways {
 			v.fail(f+".restartPolicy", "only Always (a sidecar) is allowed, got %q", *rp)
 		}
+		// As the API server: probes and hooks only on sidecars.
+		if ic := &s.InitContainers[i]; ic.RestartPolicy == nil {
+			for _, x := range []struct {
+				name string
+				set  bool
+			}{{"livenessProbe", ic.LivenessProbe != nil}, {"readinessProbe", ic.ReadinessProbe != nil},
+				{"startupProbe", ic.StartupProbe != nil}, {"lifecycle", ic.Lifecycle != nil}} {
+				if x.set {
+					v.fail(f+"."+x.name, "may not be set for init containers without restartPolicy: Always")
+				}
+			}
+		}
 	}
 	for i := range s.Containers {
 		f := fmt.Sprintf("spec.containers[%d]", i)

@@ -436,6 +436,12 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 			p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), "Stopping container %s", name)
 			go func() {
 				c.preStop(grace, p.killCh)
+				c.mu.Lock()
+				still := c.created && c.pid == pid
+				c.mu.Unlock()
+				if !still {
+					return // it exited during preStop
+				}
 				if stopSignalFate(pid, sig) != fateDelivered {
 					sig = syscall.SIGKILL
 				}
