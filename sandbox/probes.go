@@ -203,3 +203,42 @@ func signalNumber(s string) int {
 	}
 	return int(unix.SignalNum(s))
 }
+
+// describeProbe says a probe as kubectl describe does, with the API
+// server's defaults: "http-get http://:http/ delay=0s timeout=1s period=10s
+// #success=1 #failure=3".
+func describeProbe(p *corev1.Probe) string {
+	var what string
+	switch h := p.ProbeHandler; {
+	case h.Exec != nil:
+		what = fmt.Sprintf("exec %v", h.Exec.Command)
+	case h.HTTPGet != nil:
+		scheme := strings.ToLower(string(h.HTTPGet.Scheme))
+		if scheme == "" {
+			scheme = "http"
+		}
+		path := h.HTTPGet.Path
+		if path == "" {
+			path = "/"
+		}
+		what = fmt.Sprintf("http-get %s://%s:%s%s", scheme, h.HTTPGet.Host, h.HTTPGet.Port.String(), path)
+	case h.TCPSocket != nil:
+		what = fmt.Sprintf("tcp-socket %s:%s", h.TCPSocket.Host, h.TCPSocket.Port.String())
+	case h.GRPC != nil:
+		service := "<nil>"
+		if h.GRPC.Service != nil {
+			service = *h.GRPC.Service
+		}
+		what = fmt.Sprintf("grpc <pod>:%d %s", h.GRPC.Port, service)
+	default:
+		what = "unknown"
+	}
+	or := func(v, d int32) int32 {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	return fmt.Sprintf("%s delay=%ds timeout=%ds period=%ds #success=%d #failure=%d", what, max(p.InitialDelaySeconds, 0),
+		or(p.TimeoutSeconds, 1), or(p.PeriodSeconds, 10), or(p.SuccessThreshold, 1), or(p.FailureThreshold, 3))
+}

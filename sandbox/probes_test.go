@@ -56,3 +56,15 @@ func TestSignalNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeProbe(t *testing.T) {
+	p := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/index.html", Port: intstr.FromString("http")}},
+		PeriodSeconds: 1, FailureThreshold: 2}
+	if got, want := describeProbe(p), "http-get http://:http/index.html delay=0s timeout=1s period=1s #success=1 #failure=2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	p = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/tmp/healthy"}}}, InitialDelaySeconds: 5}
+	if got, want := describeProbe(p), "exec [cat /tmp/healthy] delay=5s timeout=1s period=10s #success=1 #failure=3"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

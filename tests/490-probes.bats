@@ -50,6 +50,8 @@ described() { "$PODBOX" describe pod "$1" 2>/dev/null | grep -Eq "$2"; }
     # failureThreshold 2: killed at the second failure in a row.
     wait_for 10 described "$pod" "Killing +[^ ]+ +podbox +Container web failed liveness probe, will be restarted"
     wait_for 10 described "$pod" "BackOff"
+    run_podbox describe pod "$pod"
+    assert "$output" =~ "Liveness: +http-get http://:http/index.html delay=0s timeout=1s period=1s #success=1 #failure=2" "as kubectl describe"
     # The back-off is 10 s before the first restart.
     wait_for 30 restarted "$pod"
     wait_for 10 ready_is "$pod" 1/1
