@@ -134,3 +134,17 @@ described() { "$PODBOX" describe pod "$1" 2>/dev/null | grep -Eq "$2"; }
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
+
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
+@test "preStop httpGet: the server gets the request before it is stopped" {
+    local pod
+    pod=$(safename)
+    run_podbox_bg up -f "$(render hooks-http.yaml "$pod")"
+    wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "web | ready" "$bg_log"
+    wait_for 10 pod_status_is "$pod" Running
+    PODBOX_TIMEOUT=20 run_podbox down "$pod"
+    wait_for 10 bash -c "! kill -0 $bg_pid"
+    sed 's/^/# | /' "$bg_log"
+    grep -q "web | .*url:/prestop" "$bg_log" || die "httpd did not log the preStop request"
+    assert_pod_gone "$pod"
+}
