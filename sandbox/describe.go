@@ -150,6 +150,14 @@ func describeContainer(w *describer, c *corev1.Container, cs *corev1.ContainerSt
 		w.kv(4, "Ready", "False")
 		w.kv(4, "Restart Count", "0")
 	}
+	for _, pr := range []struct {
+		key string
+		p   *corev1.Probe
+	}{{"Liveness", c.LivenessProbe}, {"Readiness", c.ReadinessProbe}, {"Startup", c.StartupProbe}} {
+		if pr.p != nil {
+			w.kv(4, pr.key, describeProbe(pr.p))
+		}
+	}
 	if len(c.Env) == 0 && len(c.EnvFrom) == 0 {
 		w.kv(4, "Environment", "<none>")
 	} else {

@@ -194,12 +194,16 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		if pc.ImageID == "" {
 			pc.ImageID = "sha256:" + img.ID
 		}
+		if err := containerHooks(&pc, c, img.Config); err != nil {
+			return nil, err
+		}
 		w.Containers = append(w.Containers, pc)
 		ids = append(ids, pc.ID)
 	}
 	// The pod removes what it leaves through podbox in the cleanup role
 	// (cleanup.go), as its last step.
 	w.Cleanup, w.CleanupEnv = CleanupCommand(dirs, p.Name, o.Store, ids)
+	w.ProbeHelper, w.ProbeHelperEnv = probeHelperCommand(w.Containers)
 	return pp, nil
 }
 

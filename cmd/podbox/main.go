@@ -50,6 +50,9 @@ func main() {
 	if sandbox.IsCleanup() { // run by a pod's PID 1 at its end (sandbox.CleanupCommand)
 		os.Exit(sandbox.CleanupMain())
 	}
+	if sandbox.IsProbeHelper() { // run by a pod's PID 1 for an HTTPS or gRPC probe (sandbox/probehelper.go)
+		os.Exit(sandbox.ProbeHelperMain())
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

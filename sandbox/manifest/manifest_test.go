@@ -115,6 +115,10 @@ func TestLoadErrors(t *testing.T) {
 		{"configMap name", podHead + "  containers: [{name: a, image: b}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Conf_1}\n", 10, "metadata.name", "invalid name"},
 		{"syntax", podHead + "  containers:\n  - name: a\n   image: b\n", 5, "", "invalid YAML"},
 		{"grace negative", podHead + "  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n", 6, "spec.terminationGracePeriodSeconds", "0 or more"},
+		{"probe named port", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      httpGet: {port: metrics}\n", 10, "spec.containers[0].livenessProbe.httpGet.port", "names no port of the container"},
+		{"probe two handlers", podHead + "  containers:\n  - name: a\n    image: b\n    readinessProbe:\n      tcpSocket: {port: 80}\n      exec: {command: [\"true\"]}\n", 9, "spec.containers[0].readinessProbe", "exactly one handler"},
+		{"liveness successThreshold", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      tcpSocket: {port: 80}\n      successThreshold: 2\n", 11, "spec.containers[0].livenessProbe.successThreshold", "must be 1"},
+		{"probe on an init container", podHead + "  initContainers:\n  - name: i\n    image: b\n    startupProbe:\n      tcpSocket: {port: 80}\n  containers: [{name: a, image: b}]\n", 9, "spec.initContainers[0].startupProbe", "restartPolicy: Always"},
 		{"int32 overflow", podHead + "  containers:\n  - name: a\n    image: b\n    ports: [{containerPort: 99999999999}]\n", 9, "spec.containers[0].ports[0].containerPort", "out of range"},
 	}
 	for _, tc := range tests {
@@ -135,8 +139,9 @@ func TestWarnings(t *testing.T) {
 		yaml string
 		want []string
 	}{
-		{"probe", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [\"true\"]}\n",
-			[]string{"pod.yaml:9: spec.containers[0].livenessProbe: not supported yet, ignored"}},
+		{"probes and hooks are silent", podHead + "  containers:\n  - name: a\n    image: b\n    livenessProbe:\n      exec: {command: [\"true\"]}\n    lifecycle:\n      preStop: {sleep: {seconds: 1}}\n      stopSignal: SIGQUIT\n", nil},
+		{"stdin", podHead + "  containers:\n  - name: a\n    image: b\n    stdin: true\n",
+			[]string{"pod.yaml:9: spec.containers[0].stdin: not supported yet, ignored"}},
 		{"resources", podHead + "  containers:\n  - name: a\n    image: b\n    resources:\n      limits: {memory: 1Gi}\n",
 			[]string{"pod.yaml:9: spec.containers[0].resources: not applied, ignored"}},
 		{"empty and false values are silent", podHead + "  hostNetwork: false\n  containers:\n  - name: a\n    image: b\n    resources: {}\n    tty: false\n", nil},

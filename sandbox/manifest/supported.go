@@ -95,6 +95,10 @@ var containerFields = map[string]level{
 	"securityContext.readOnlyRootFilesystem":   supportedAll,
 	"securityContext.allowPrivilegeEscalation": supportedAll,
 	"securityContext.seccompProfile":           supportedAll,
+	"livenessProbe":                            supportedAll, // sandbox/pod/probe.go
+	"readinessProbe":                           supportedAll,
+	"startupProbe":                             supportedAll,
+	"lifecycle":                                supportedAll, // sandbox/pod/hooks.go
 }
 
 // messages replace "not supported yet, ignored" where there is more to say.

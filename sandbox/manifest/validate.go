@@ -10,6 +10,7 @@ import (
 
 	"github.com/podbox/podbox/sandbox/downward"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -146,6 +147,18 @@ func (v *validator) pod(p *corev1.Pod) {
 		// Kubernetes 1.28+: Always makes a sidecar; no other value is allowed.
 		if rp := s.InitContainers[i].RestartPolicy; rp != nil && *rp != corev1.ContainerRestartPolicyAlways {
 			v.fail(f+".restartPolicy", "only Always (a sidecar) is allowed, got %q", *rp)
+		}
+		// As the API server: probes and hooks only on sidecars.
+		if ic := &s.InitContainers[i]; ic.RestartPolicy == nil {
+			for _, x := range []struct {
+				name string
+				set  bool
+			}{{"livenessProbe", ic.LivenessProbe != nil}, {"readinessProbe", ic.ReadinessProbe != nil},
+				{"startupProbe", ic.StartupProbe != nil}, {"lifecycle", ic.Lifecycle != nil}} {
+				if x.set {
+					v.fail(f+"."+x.name, "may not be set for init containers without restartPolicy: Always")
+				}
+			}
 		}
 	}
 	for i := range s.Containers {
@@ -429,6 +442,7 @@ func (v *validator) container(f string, c *corev1.Container, names, vols map[str
 			v.fail(fmt.Sprintf("%s.env[%d].name", f, i), "required")
 		}
 	}
+	v.probes(f, c)
 	for i, p := range c.Ports {
 		pf := fmt.Sprintf("%s.ports[%d]", f, i)
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
@@ -506,4 +520,79 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// probes checks the container's probes and lifecycle hooks as the API
+// server does, and that a named port is one of the container's: the
+// kubelet would only fail such a probe forever.
+func (v *validator) probes(f string, c *corev1.Container) {
+	port := func(pf string, p intstr.IntOrString) {
+		if p.Type == intstr.Int {
+			if p.IntVal < 1 || p.IntVal > 65535 {
+				v.fail(pf, "must be 1-65535, got %d", p.IntVal)
+			}
+			return
+		}
+		for _, cp := range c.Ports {
+			if cp.Name == p.StrVal {
+				return
+			}
+		}
+		v.fail(pf, "%q names no port of the container: add it to ports, or give the number", p.StrVal)
+	}
+	handler := func(hf string, ex *corev1.ExecAction, hg *corev1.HTTPGetAction, ts *corev1.TCPSocketAction, g *corev1.GRPCAction, sl *corev1.SleepAction) {
+		n := 0
+		if ex != nil {
+			n++
+			if len(ex.Command) == 0 {
+				v.fail(hf+".exec.command", "required")
+			}
+		}
+		if hg != nil {
+			n++
+			port(hf+".httpGet.port", hg.Port)
+			if sc := strings.ToUpper(string(hg.Scheme)); sc != "" && sc != "HTTP" && sc != "HTTPS" {
+				v.fail(hf+".httpGet.scheme", "must be HTTP or HTTPS, got %q", hg.Scheme)
+			}
+		}
+		if ts != nil {
+			n++
+			port(hf+".tcpSocket.port", ts.Port)
+		}
+		if g != nil {
+			n++
+			if g.Port < 1 || g.Port > 65535 {
+				v.fail(hf+".grpc.port", "must be 1-65535, got %d", g.Port)
+			}
+		}
+		if sl != nil {
+			n++
+		}
+		if n != 1 {
+			v.fail(hf, "must have exactly one handler, has %d", n)
+		}
+	}
+	for _, pr := range []struct {
+		name string
+		p    *corev1.Probe
+	}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
+		if pr.p == nil {
+			continue
+		}
+		h := pr.p.ProbeHandler
+		handler(f+"."+pr.name, h.Exec, h.HTTPGet, h.TCPSocket, h.GRPC, nil)
+		if pr.name != "readinessProbe" && pr.p.SuccessThreshold > 1 {
+			v.fail(f+"."+pr.name+".successThreshold", "must be 1, got %d", pr.p.SuccessThreshold)
+		}
+	}
+	if l := c.Lifecycle; l != nil {
+		for _, h := range []struct {
+			name string
+			h    *corev1.LifecycleHandler
+		}{{"postStart", l.PostStart}, {"preStop", l.PreStop}} {
+			if h.h != nil {
+				handler(f+".lifecycle."+h.name, h.h.Exec, h.h.HTTPGet, h.h.TCPSocket, nil, h.h.Sleep)
+			}
+		}
+	}
 }

@@ -73,9 +73,22 @@
 //     SIGTERM; killed at once". A container sharing the pod's PID
 //     namespace is no init: SIGTERM's default action applies and it gets
 //     SIGTERM.
+//   - Probes and lifecycle hooks as the kubelet runs them (probe.go,
+//     hooks.go, action.go): one loop per probe and per run, thresholds as
+//     its prober workers, readiness → Ready and the pod's conditions,
+//     liveness/startup failure → kill and restart per policy with the
+//     back-off; preStop before the stop signal within the grace period,
+//     the signal from lifecycle.stopSignal or the image. Network probes
+//     are made here, inside the pod's network namespace, so nothing is
+//     needed in the image; HTTP/1.1 by hand (no net/http), HTTPS and gRPC
+//     by a short-lived podbox in the probe role (Work.ProbeHelper): no
+//     crypto/tls or HTTP/2 is linked here for the few pods that use them.
+//     exec probes and hooks go through the runtime's exec, killed at the
+//     timeout.
 //   - Events as the kubelet records them (Scheduled, Pulling/Pulled from
 //     `up`'s Container.Pull, Created, Started, Completed, Failed, BackOff,
-//     Killing, NetworkDown); repeats count on the first ("x4 over 2m");
+//     Killing, NetworkDown, Unhealthy, FailedPostStartHook,
+//     FailedPreStopHook); repeats count on the first ("x4 over 2m");
 //     at most 200 are kept, in memory.
 //   - An exec whose client hangs up: the process gets SIGHUP, then SIGKILL
 //     2 s later.

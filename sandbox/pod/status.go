@@ -21,6 +21,8 @@ type podState struct {
 	status   podproto.PodStatus
 	ctrs     []podproto.Container // init containers, then app containers
 	final    map[string]bool      // container name → will not run again
+	started  map[string]bool      // container name → its startupProbe succeeded in this run
+	ready    map[string]bool      // container name → its readinessProbe says ready
 	changed  chan struct{}
 	rev      int // counts changes, for the saver
 	events   *eventLog
@@ -36,8 +38,8 @@ func newPodState(w *podproto.Work) *podState {
 		Phase:     podproto.PodPending,
 		StartTime: &now,
 		HostIP:    "127.0.0.1",
-		PodIP:     "10.0.2.100",
-		PodIPs:    []podproto.PodIP{{IP: "10.0.2.100"}},
+		PodIP:     podIP,
+		PodIPs:    []podproto.PodIP{{IP: podIP}},
 		QOSClass:  "BestEffort",
 	}
 	inits := 0
@@ -61,7 +63,7 @@ func newPodState(w *podproto.Work) *podState {
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
 	s := &podState{meta: maps.Clone(w.Metadata), spec: w.Spec, status: st, ctrs: w.Containers,
-		final: map[string]bool{}, changed: make(chan struct{}), events: newEventLog(w)}
+		final: map[string]bool{}, started: map[string]bool{}, ready: map[string]bool{}, changed: make(chan struct{}), events: newEventLog(w)}
 	if s.meta == nil {
 		s.meta = map[string]json.RawMessage{}
 	}
@@ -121,6 +123,35 @@ func (s *podState) containerStatus(name string) *podproto.ContainerStatus {
 	return nil
 }
 
+// resetProbes forgets the probes' results: the container starts again.
+func (s *podState) resetProbes(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.started, name)
+	delete(s.ready, name)
+	s.recomputeLocked()
+}
+
+// setStarted records that container name counts as started in this run
+// (its startupProbe succeeded, or it has none).
+func (s *podState) setStarted(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.started[name] = true
+	s.recomputeLocked()
+}
+
+// setReady records container name's readinessProbe result.
+func (s *podState) setReady(name string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready[name] == ok {
+		return
+	}
+	s.ready[name] = ok
+	s.recomputeLocked()
+}
+
 // setFinal marks container name as one that will not run again.
 func (s *podState) setFinal(name string) {
 	s.mu.Lock()
@@ -169,14 +200,35 @@ func (s *podState) recomputeLocked() {
 	initDone := true
 	initFailed := false
 	sidecar := map[string]bool{}
-	for _, c := range s.ctrs {
+	spec := map[string]*podproto.Container{}
+	for i, c := range s.ctrs {
 		sidecar[c.Name] = c.Sidecar
+		spec[c.Name] = &s.ctrs[i]
+	}
+	// Started and Ready as the kubelet: started once running and its
+	// startupProbe (if any) succeeded; ready once started and its
+	// readinessProbe (if any) says so.
+	probed := func(cs *podproto.ContainerStatus) {
+		c := spec[cs.Name]
+		running := cs.State.Running != nil
+		started := running && (c == nil || c.Startup == nil || s.started[cs.Name])
+		cs.Started = ptr(started)
+		cs.Ready = started && (c == nil || c.Readiness == nil || s.ready[cs.Name])
+	}
+	for i := range st.ContainerStatuses {
+		probed(&st.ContainerStatuses[i])
+	}
+	for i := range st.InitContainerStatuses {
+		// Only a running sidecar is ready; a done init container is not.
+		cs := &st.InitContainerStatuses[i]
+		probed(cs)
+		cs.Ready = cs.Ready && sidecar[cs.Name]
 	}
 	for _, cs := range st.InitContainerStatuses {
 		t := cs.State.Terminated
 		if sidecar[cs.Name] {
 			// A sidecar is done initializing once it has started.
-			if cs.State.Running == nil && t == nil && cs.LastTerminationState.Terminated == nil {
+			if !*cs.Started && t == nil && cs.LastTerminationState.Terminated == nil {
 				initDone = false
 			}
 			continue
@@ -190,7 +242,7 @@ func (s *podState) recomputeLocked() {
 	}
 	started, allFinal, allZero, ready := 0, true, true, 0
 	for _, cs := range st.ContainerStatuses {
-		if cs.State.Running != nil {
+		if cs.Ready {
 			ready++
 		}
 		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
@@ -202,17 +254,6 @@ func (s *podState) recomputeLocked() {
 		if t := cs.State.Terminated; t == nil || t.ExitCode != 0 {
 			allZero = false
 		}
-	}
-	for i := range st.ContainerStatuses {
-		cs := &st.ContainerStatuses[i]
-		cs.Ready = cs.State.Running != nil
-		cs.Started = ptr(cs.State.Running != nil)
-	}
-	for i := range st.InitContainerStatuses {
-		// Only a running sidecar is ready; a done init container is not.
-		cs := &st.InitContainerStatuses[i]
-		cs.Started = ptr(cs.State.Running != nil)
-		cs.Ready = cs.State.Running != nil && sidecar[cs.Name]
 	}
 	switch {
 	case initFailed:

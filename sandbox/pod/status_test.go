@@ -137,3 +137,44 @@ func TestSnapshotIsACopy(t *testing.T) {
 		t.Errorf("deletionTimestamp: %v", err)
 	}
 }
+
+func TestReadyFollowsProbes(t *testing.T) {
+	w := testWork(podproto.RestartAlways, 0, 2)
+	w.Containers[0].Readiness = &podproto.Probe{}
+	w.Containers[0].Startup = &podproto.Probe{}
+	s := newPodState(w)
+	cond := func(typ string) string {
+		for _, c := range s.snapshot().Status.Conditions {
+			if c.Type == typ {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	check := func(what string, ready0, started0 bool, podReady string) {
+		t.Helper()
+		st := s.snapshot().Status
+		cs := st.ContainerStatuses[0]
+		if cs.Ready != ready0 || cs.Started == nil || *cs.Started != started0 {
+			t.Errorf("%s: appa ready %v started %v, want %v %v", what, cs.Ready, *cs.Started, ready0, started0)
+		}
+		if got := cond(podproto.PodReady); got != podReady || cond(podproto.ContainersReady) != podReady {
+			t.Errorf("%s: Ready %s ContainersReady %s, want %s", what, got, cond(podproto.ContainersReady), podReady)
+		}
+	}
+	s.update("appa", running)
+	s.update("appb", running)
+	check("running, startup pending", false, false, podproto.ConditionFalse)
+	if !*s.snapshot().Status.ContainerStatuses[1].Started || !s.snapshot().Status.ContainerStatuses[1].Ready {
+		t.Error("appb, without probes, is not started and ready once running")
+	}
+	s.setStarted("appa")
+	check("started, readiness pending", false, true, podproto.ConditionFalse)
+	s.setReady("appa", true)
+	check("ready", true, true, podproto.ConditionTrue)
+	s.setReady("appa", false)
+	check("not ready again", false, true, podproto.ConditionFalse)
+	s.resetProbes("appa")
+	s.setReady("appa", true)
+	check("restarted: startup again first", false, false, podproto.ConditionFalse)
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // signalFate says what a signal sent to a process would do, from its
@@ -71,4 +73,12 @@ func fateOf(blk, ign, cgt uint64, isInit bool, sig syscall.Signal) signalFate {
 		return fateDropped
 	}
 	return fateDelivered
+}
+
+// signalName says sig as the kubelet's API does: "SIGTERM".
+func signalName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return "signal " + strconv.Itoa(int(sig))
 }

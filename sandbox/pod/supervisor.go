@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podbox/podbox/sandbox/podproto"
+	"golang.org/x/sys/unix"
 )
 
 // The kubelet's restart back-off: 10 s doubling to 5 min, forgotten after a
@@ -29,9 +30,10 @@ type container struct {
 	spec *podproto.Container
 
 	mu      sync.Mutex
-	created bool // the runtime has the container
-	pid     int  // its process, in the pod's PID namespace
-	ran     bool // the runtime had it once: delete before creating again
+	created bool          // the runtime has the container
+	pid     int           // its process, in the pod's PID namespace
+	dead    chan struct{} // closed when this run's process has exited
+	ran     bool          // the runtime had it once: delete before creating again
 }
 
 // supervise runs the init containers in order, then the app containers in
@@ -247,40 +249,41 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		return 128, podproto.ReasonStartError, fmt.Errorf("creating: %w", err)
 	}
 	exited := p.reaper.register(pid)
+	var ws unix.WaitStatus
+	dead := make(chan struct{})
+	go func() { ws = <-exited; close(dead) }()
 	p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventCreated, fieldPath(c.spec), "Created container %s", name)
 	c.mu.Lock()
-	c.created, c.pid = true, pid
+	c.created, c.pid, c.dead = true, pid, dead
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		c.created, c.pid = false, 0
+		c.created, c.pid, c.dead = false, 0, nil
 		c.mu.Unlock()
 	}()
 	if p.stopping() {
 		_ = p.rt.Delete(ctx, c.spec.ID, true)
-		<-exited
+		<-dead
 		copying.Wait()
 		return 137, podproto.ReasonError, errStopped
 	}
 	log.debugf("container %q: pid %d, %s start", name, pid, p.rt.Name)
 	if err := p.rt.Start(ctx, c.spec.ID); err != nil {
 		_ = p.rt.Delete(ctx, c.spec.ID, true)
-		<-exited
+		<-dead
 		copying.Wait()
 		terminate(128, podproto.ReasonStartError, err.Error(), time.Time{})
 		return 128, podproto.ReasonStartError, fmt.Errorf("starting: %w", err)
 	}
 	began := time.Now()
 	p.state.events.record(began, podproto.EventTypeNormal, podproto.EventStartedCtr, fieldPath(c.spec), "Started container %s", name)
-	p.state.update(name, func(cs *podproto.ContainerStatus) {
-		cs.State = podproto.ContainerState{Running: &podproto.StateRunning{StartedAt: began}}
-		cs.ContainerID = containerID
-		cs.ImageID = c.spec.ImageID
-	})
-	if onStart != nil {
-		onStart()
+	p.state.resetProbes(name)
+	if c.postStart(dead) {
+		c.running(ctx, began, containerID, dead, onStart)
+	} else {
+		c.kill(p.podGrace(), "FailedPostStartHook")
 	}
-	ws := <-exited
+	<-dead
 	// The container's PID namespace died with its init, so the pipes
 	// close; wait for the last lines, but not forever.
 	waitTimeout(&copying, 2*time.Second)
@@ -295,6 +298,37 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 	}
 	terminate(code, reason, "", began)
 	return code, reason, nil
+}
+
+// running marks the container Running and probes it until dead is closed;
+// onStart is called once it is started (for a sidecar with a startupProbe,
+// once that succeeded).
+func (c *container) running(ctx context.Context, began time.Time, containerID string, dead <-chan struct{}, onStart func()) {
+	p, name := c.p, c.spec.Name
+	p.state.update(name, func(cs *podproto.ContainerStatus) {
+		cs.State = podproto.ContainerState{Running: &podproto.StateRunning{StartedAt: began}}
+		cs.ContainerID = containerID
+		cs.ImageID = c.spec.ImageID
+	})
+	// A sidecar with a startupProbe lets the next init container start
+	// once it has succeeded, as Kubernetes 1.29+.
+	gate := c.spec.Sidecar && c.spec.Startup != nil
+	if onStart != nil && !gate {
+		onStart()
+	}
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	probing := make(chan struct{})
+	go func() {
+		defer close(probing)
+		var onStarted func()
+		if gate {
+			onStarted = onStart
+		}
+		c.probes(probeCtx, began, onStarted)
+	}()
+	<-dead
+	stopProbes()
+	<-probing
 }
 
 // seconds says d for a user: "30 s".
@@ -373,17 +407,8 @@ func (p *podProc) grace() time.Duration {
 // the stop takes (Podman's `kube down` does not wait either). report sends
 // a foreground `up` who waits and who was killed.
 func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, report bool) {
-	ctx := context.Background()
 	start := time.Now()
-	send := func(c *container, pid int, sig syscall.Signal) {
-		if err := p.rt.Kill(ctx, c.spec.ID, sig); err != nil {
-			// The runtime lost its state (someone removed it): the
-			// process is still ours to signal, and its PID
-			// namespace dies with it.
-			log.warnf("kill %s %s: %v; signalling pid %d", sig, c.spec.ID, err, pid)
-			_ = syscall.Kill(pid, sig)
-		}
-	}
+	send := func(c *container, pid int, sig syscall.Signal) { c.signal(pid, sig) }
 	running := func() map[*container]int {
 		out := map[*container]int{}
 		for _, c := range p.ctrs {
@@ -400,20 +425,41 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 		return out
 	}
 	grace := p.grace()
-	log.infof("stopping: SIGTERM, SIGKILL after %s", grace)
+	log.infof("stopping: the stop signals, SIGKILL after %s", grace)
 	var waiting, killed []string
 	for c, pid := range running() {
 		name := c.spec.Name
+		sig := c.stopSignal()
+		if c.spec.PreStop != nil && grace > 0 {
+			// preStop first, then the stop signal, within the grace
+			// period.
+			p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), "Stopping container %s", name)
+			go func() {
+				c.preStop(grace, p.killCh)
+				c.mu.Lock()
+				still := c.created && c.pid == pid
+				c.mu.Unlock()
+				if !still {
+					return // it exited during preStop
+				}
+				if stopSignalFate(pid, sig) != fateDelivered {
+					sig = syscall.SIGKILL
+				}
+				send(c, pid, sig)
+			}()
+			waiting = append(waiting, name)
+			continue
+		}
 		why := ""
 		switch {
 		case grace <= 0:
 			why = "grace period 0"
 		default:
-			switch stopSignalFate(pid, syscall.SIGTERM) {
+			switch stopSignalFate(pid, sig) {
 			case fateDropped:
-				why = "it does not handle SIGTERM"
+				why = "it does not handle " + signalName(sig)
 			case fateIgnored:
-				why = "it ignores SIGTERM"
+				why = "it ignores " + signalName(sig)
 			}
 		}
 		if why != "" {
@@ -424,7 +470,7 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 			continue
 		}
 		p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), "Stopping container %s", name)
-		send(c, pid, syscall.SIGTERM)
+		send(c, pid, sig)
 		waiting = append(waiting, name)
 	}
 	if report {

@@ -91,6 +91,13 @@ type Work struct {
 	Cleanup    []string `json:"cleanup,omitempty"`
 	CleanupEnv []string `json:"cleanupEnv,omitempty"`
 
+	// ProbeHelper makes the HTTPS and gRPC probes and hooks, which the
+	// pod's process cannot (no crypto/tls, no HTTP/2 in it): a short-lived
+	// podbox in the probe role, started in the pod's namespaces with
+	// ProbeHelperEnv plus EnvProbeJob; nil when no container needs it.
+	ProbeHelper    []string `json:"probeHelper,omitempty"`
+	ProbeHelperEnv []string `json:"probeHelperEnv,omitempty"`
+
 	Foreground bool   `json:"foreground"`
 	LogLevel   string `json:"logLevel"` // debug, info (default), warn, error
 	Ports      []Port `json:"ports,omitempty"`
@@ -116,6 +123,94 @@ type Container struct {
 	// Pull says how `up` got the image, for the Pulling and Pulled
 	// events; nil: it was present.
 	Pull *Pull `json:"pull,omitempty"`
+
+	// Probes, with the API server's defaults filled and named ports
+	// resolved by the CLI; nil: none.
+	Liveness  *Probe `json:"liveness,omitempty"`
+	Readiness *Probe `json:"readiness,omitempty"`
+	Startup   *Probe `json:"startup,omitempty"`
+	// Lifecycle hooks; nil: none.
+	PostStart *Action `json:"postStart,omitempty"`
+	PreStop   *Action `json:"preStop,omitempty"`
+	// StopSignal is the signal that stops the container (lifecycle.stopSignal,
+	// else the image's STOPSIGNAL); 0: SIGTERM.
+	StopSignal int `json:"stopSignal,omitempty"`
+}
+
+// Action is what a probe or a lifecycle hook does: exactly one of its
+// fields is set.
+type Action struct {
+	Exec      []string   `json:"exec,omitempty"` // run in the container through the runtime
+	HTTPGet   *HTTPGet   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocket `json:"tcpSocket,omitempty"`
+	GRPC      *GRPC      `json:"grpc,omitempty"`
+	// Sleep: a hook that waits this long (lifecycle.sleep).
+	Sleep time.Duration `json:"sleep,omitempty"`
+}
+
+// HTTPGet is a GET the pod's PID 1 makes from inside the pod's network
+// namespace. Host "" is the pod's IP.
+type HTTPGet struct {
+	Scheme  string   `json:"scheme"` // HTTP or HTTPS
+	Host    string   `json:"host,omitempty"`
+	Port    int      `json:"port"`
+	Path    string   `json:"path"`
+	Headers []Header `json:"headers,omitempty"`
+}
+
+// Header is an HTTP header of an HTTPGet.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocket is a connection the pod's PID 1 opens; Host "" is the pod's IP.
+type TCPSocket struct {
+	Host string `json:"host,omitempty"`
+	Port int    `json:"port"`
+}
+
+// GRPC is a grpc.health.v1.Health/Check call to the pod's IP.
+type GRPC struct {
+	Port    int    `json:"port"`
+	Service string `json:"service,omitempty"`
+}
+
+// EnvProbeJob carries a ProbeJob (JSON) to the probe helper.
+const EnvProbeJob = "_PODBOX_PROBE_JOB"
+
+// ProbeJob is one request of the probe helper: exactly one of HTTPGet
+// (HTTPS, its certificate not verified, as the kubelet) and GRPC. The
+// helper exits ProbeOK with the HTTP status code or the gRPC health status
+// on stdout, ProbeUnhealthy when a gRPC service is not SERVING (the status
+// on stdout), ProbeError when the request could not be made (why on
+// stdout).
+type ProbeJob struct {
+	HTTPGet *HTTPGet      `json:"httpGet,omitempty"`
+	GRPC    *GRPC         `json:"grpc,omitempty"`
+	Host    string        `json:"host"` // the pod's IP, for a Host of ""
+	Timeout time.Duration `json:"timeout"`
+}
+
+// The probe helper's exit codes.
+const (
+	ProbeOK        = 0
+	ProbeUnhealthy = 1
+	ProbeError     = 2
+)
+
+// Probe is a container's probe, as the kubelet runs it; its numbers have
+// the API's defaults (period 10 s, timeout 1 s, success 1, failure 3).
+type Probe struct {
+	Action
+	InitialDelay     time.Duration `json:"initialDelay,omitempty"`
+	Period           time.Duration `json:"period"`
+	Timeout          time.Duration `json:"timeout"`
+	SuccessThreshold int           `json:"successThreshold"`
+	FailureThreshold int           `json:"failureThreshold"`
+	// Grace replaces the pod's terminationGracePeriodSeconds when this
+	// (liveness or startup) probe's failure kills the container.
+	Grace *time.Duration `json:"grace,omitempty"`
 }
 
 // Pull is when the image of a container was pulled.
@@ -253,6 +348,10 @@ const (
 	EventFailed      = "Failed"
 	EventCompleted   = "Completed"
 	EventNetworkDown = "NetworkDown"
+	EventUnhealthy   = "Unhealthy"
+
+	EventFailedPostStartHook = "FailedPostStartHook"
+	EventFailedPreStopHook   = "FailedPreStopHook"
 
 	// EventSource is the From column of describe.
 	EventSource = "podbox"

@@ -90,6 +90,10 @@ func main() {
 		stallServe(os.Args[2]) // see stall.go
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-serve-probes" {
+		probesServe(os.Args[2], os.Args[3]) // see probes.go
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "stallreg" {
 		stallRegMain(os.Args[2:]) // see stallreg.go
 		return
