@@ -13,6 +13,7 @@ import (
 	"github.com/moby/sys/user"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/podbox/podbox/sandbox/downward"
+	"github.com/podbox/podbox/sandbox/manifest"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -301,7 +302,7 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, src EnvSources) ([]corev
 			if s == nil {
 				continue
 			}
-			for k, v := range secretData(s) {
+			for k, v := range manifest.SecretData(s) {
 				data[k] = string(v)
 			}
 		}
@@ -331,7 +332,7 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, src EnvSources) ([]corev
 		case vf.ResourceFieldRef != nil:
 			target := c
 			if n := vf.ResourceFieldRef.ContainerName; n != "" {
-				if target = findContainer(pod, n); target == nil {
+				if target = downward.Container(pod, n); target == nil {
 					return nil, fmt.Errorf("container %q: env[%d] (%s): resourceFieldRef: no container %q", c.Name, i, e.Name, n)
 				}
 			}
@@ -355,7 +356,7 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, src EnvSources) ([]corev
 			var b []byte
 			ok := false
 			if s != nil {
-				b, ok = secretData(s)[vf.SecretKeyRef.Key]
+				b, ok = manifest.SecretData(s)[vf.SecretKeyRef.Key]
 			}
 			if !ok {
 				continue
@@ -389,29 +390,6 @@ func secret(src EnvSources, pod *corev1.Pod, name string) *corev1.Secret {
 		return nil
 	}
 	return src.Objects.Secret(pod.Namespace, name)
-}
-
-// secretData is data with stringData over it, as the API server merges them.
-func secretData(s *corev1.Secret) map[string][]byte {
-	m := make(map[string][]byte, len(s.Data)+len(s.StringData))
-	for k, v := range s.Data {
-		m[k] = v
-	}
-	for k, v := range s.StringData {
-		m[k] = []byte(v)
-	}
-	return m
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
-		for i := range cs {
-			if cs[i].Name == name {
-				return &cs[i]
-			}
-		}
-	}
-	return nil
 }
 
 // mergeEnv puts the container's env over the image's: a name both set is

@@ -150,8 +150,11 @@ func (s slowSource) GetBlob(ctx context.Context, _ types.BlobInfo, _ types.BlobI
 // TestStallSourceSlow: a registry that keeps sending, however slowly, and
 // a store that takes its time between reads are not stalls.
 func TestStallSourceSlow(t *testing.T) {
-	const timeout = 50 * time.Millisecond
-	s := &stallSource{ImageSource: slowSource{gap: timeout / 2}, w: stallWatch{registry: "r", timeout: timeout}}
+	// The gap between the registry's bytes is a tenth of the timeout, so a
+	// loaded machine's late timers do not make it a stall; the store's
+	// pauses are twice the timeout, which must not count.
+	const timeout = 200 * time.Millisecond
+	s := &stallSource{ImageSource: slowSource{gap: timeout / 10}, w: stallWatch{registry: "r", timeout: timeout}}
 	rc, _, err := s.GetBlob(context.Background(), types.BlobInfo{}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +169,6 @@ func TestStallSourceSlow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read %d: %v", n, err)
 		}
-		time.Sleep(3 * timeout) // the store writing
+		time.Sleep(2 * timeout) // the store writing
 	}
 }

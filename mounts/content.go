@@ -191,7 +191,7 @@ func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, defMod
 		case it.FieldRef != nil:
 			val, err = downward.FieldValue(pod, it.FieldRef.FieldPath)
 		case it.ResourceFieldRef != nil:
-			c := findContainer(pod, it.ResourceFieldRef.ContainerName)
+			c := downward.Container(pod, it.ResourceFieldRef.ContainerName)
 			if c == nil {
 				return nil, nil, fmt.Errorf("%s: resourceFieldRef: no container %q", it.Path, it.ResourceFieldRef.ContainerName)
 			}
@@ -203,17 +203,6 @@ func downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, defMod
 		files = append(files, File{Path: path.Clean(it.Path), Data: []byte(val), Mode: modeOf(it.Mode, defMode)})
 	}
 	return files, nil, nil
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
-		for i := range cs {
-			if cs[i].Name == name {
-				return &cs[i]
-			}
-		}
-	}
-	return nil
 }
 
 // dataDirName is the timestamped directory of the kubelet's atomic writer

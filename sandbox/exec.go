@@ -206,27 +206,11 @@ func recvConsole(conn *net.UnixConn) (*os.File, error) {
 	if buf[0] != 't' {
 		return nil, nil
 	}
-	fds, err := parseRights(oob[:oobn])
+	fds, err := podproto.ParseRights(oob[:oobn])
 	if err != nil || len(fds) != 1 {
 		return nil, fmt.Errorf("receiving the terminal: %v", err)
 	}
 	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
-}
-
-func parseRights(oob []byte) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, err
-	}
-	var fds []int
-	for _, m := range msgs {
-		f, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			return nil, err
-		}
-		fds = append(fds, f...)
-	}
-	return fds, nil
 }
 
 // attachTerminal puts podbox's terminal in raw mode (with -i), copies its

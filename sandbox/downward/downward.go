@@ -225,3 +225,16 @@ func ResourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector, node 
 	}
 	return strconv.FormatInt(int64(math.Ceil(float64(q.Value())/float64(divisor.Value()))), 10), nil
 }
+
+// Container returns the init or app container of pod named name (a
+// resourceFieldRef's containerName), or nil.
+func Container(pod *corev1.Pod, name string) *corev1.Container {
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range cs {
+			if cs[i].Name == name {
+				return &cs[i]
+			}
+		}
+	}
+	return nil
+}

@@ -102,7 +102,7 @@ func (p *podProc) runExec(uc *net.UnixConn, c *container, req podproto.ExecReque
 	if err != nil {
 		return fail(fmt.Errorf("receiving the stdio: %w", err))
 	}
-	fds, err := parseRights(oob[:oobn])
+	fds, err := podproto.ParseRights(oob[:oobn])
 	var files []*os.File
 	for i, fd := range fds {
 		files = append(files, os.NewFile(uintptr(fd), "stdio"+strconv.Itoa(i)))
@@ -235,7 +235,7 @@ func passConsole(ln *net.UnixListener, client *net.UnixConn) {
 	buf := make([]byte, 4096) // the runtime sends the pty's name with it
 	oob := make([]byte, unix.CmsgSpace(4))
 	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	fds, perr := parseRights(oob[:max(oobn, 0)])
+	fds, perr := podproto.ParseRights(oob[:max(oobn, 0)])
 	if err != nil || perr != nil || len(fds) != 1 {
 		for _, fd := range fds {
 			unix.Close(fd)
@@ -303,20 +303,4 @@ func (p *podProc) firstApp() string {
 		}
 	}
 	return ""
-}
-
-func parseRights(oob []byte) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, err
-	}
-	var fds []int
-	for _, m := range msgs {
-		f, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			return nil, err
-		}
-		fds = append(fds, f...)
-	}
-	return fds, nil
 }

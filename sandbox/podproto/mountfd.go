@@ -173,7 +173,7 @@ func recvPacket(sock *os.File, buf, oob []byte) (n int, fds []int, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	fds, err = parseRights(oob[:oobn])
+	fds, err = ParseRights(oob[:oobn])
 	switch {
 	case err != nil:
 	case flags&unix.MSG_CTRUNC != 0:
@@ -188,8 +188,10 @@ func recvPacket(sock *os.File, buf, oob []byte) (n int, fds []int, err error) {
 	return n, fds, nil
 }
 
-// parseRights returns every descriptor of the SCM_RIGHTS messages in oob.
-func parseRights(oob []byte) ([]int, error) {
+// ParseRights returns every descriptor of the SCM_RIGHTS messages in oob
+// (the control data of a recvmsg); both sides of the control socket and of
+// FDMounts use it.
+func ParseRights(oob []byte) ([]int, error) {
 	if len(oob) == 0 {
 		return nil, nil
 	}
