@@ -19,6 +19,10 @@ func TestCRIWriter(t *testing.T) {
 		{"no final newline", "a\nb", []string{"stdout F a", "stdout F b"}},
 		{"empty line", "\n", []string{"stdout F "}},
 		{"long line", long + "\n", []string{"stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
+		{"long last line", "a\n" + long, []string{"stdout F a", "stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
+		{"line of readBuf", long[:readBuf-1] + "\n" + long[:readBuf] + "\nb\n", []string{"stdout F " + long[:readBuf-1], "stdout F " + long[:readBuf], "stdout F b"}},
+		{"line of maxLogLine", long[:maxLogLine-1] + "\n" + long[:maxLogLine] + "\n", []string{"stdout F " + long[:maxLogLine-1], "stdout P " + long[:maxLogLine], "stdout F "}},
+		{"two long lines", long + "\n" + long + "\n", []string{"stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:], "stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.log")

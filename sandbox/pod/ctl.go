@@ -91,21 +91,29 @@ func (p *podProc) serveCtlRequest(w *responder, r *request) {
 func (p *podProc) revision() int { return p.state.revision() + p.state.events.revision() }
 
 // save writes status.json when the pod changes, checking a few times a
-// second, until close.
+// second, until close. Once the pod has been quiet for a second after a
+// change, it drops its mappings of the program's pages (unmapProgram):
+// what the change touched stays mapped otherwise, for the pod's life.
 func (s *ctlServer) save(path string, p *podProc) {
 	defer close(s.saverDone)
 	last := -1
+	quiet := -1 // ticks since the last change; -1: trimmed since
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		if rev := p.revision(); rev != last {
-			last = rev
+			last, quiet = rev, 0
 			b, err := json.Marshal(podproto.Saved{Pod: p.state.snapshot(), Events: p.state.events.list()})
 			if err == nil {
 				tmp := path + ".tmp"
 				if os.WriteFile(tmp, b, 0o600) == nil {
 					_ = os.Rename(tmp, path)
 				}
+			}
+		} else if quiet >= 0 {
+			if quiet++; quiet >= 4 {
+				unmapProgram()
+				quiet = -1
 			}
 		}
 		select {
