@@ -319,7 +319,9 @@ func profileLine(ms []mapping, n int) string {
 
 // waitSettled waits until at least `sleepers` container sleeps of the tool
 // run and no transient process (runc, newuidmap, podman) is left, then
-// lets it settle.
+// lets it settle for idleSettle: an idle pod is measured idle, after the
+// pod's PID 1 has had its quiet second (podbox's drops the binary's pages
+// then, sandbox/pod/trim.go), the same wait for both tools.
 func waitSettled(t *tool, sleepers int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
@@ -340,9 +342,12 @@ func waitSettled(t *tool, sleepers int, within time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(settle)
+	time.Sleep(idleSettle)
 	return nil
 }
+
+// idleSettle is how long the memory rows wait after a start settled.
+const idleSettle = 2 * time.Second
 
 func (b *bench) measureLean() {
 	rounds := min(b.rounds, leanRounds)
