@@ -37,6 +37,21 @@ var podFields = map[string]level{
 	"spec.serviceAccount":               supportedAll,
 	"spec.automountServiceAccountToken": supportedAll,
 
+	// Scheduling means nothing on one machine: the pod is "scheduled" on
+	// this one, as a cluster of one node would, so these are accepted
+	// without a word.
+	"spec.nodeSelector":              supportedAll,
+	"spec.nodeName":                  supportedAll,
+	"spec.affinity":                  supportedAll,
+	"spec.tolerations":               supportedAll,
+	"spec.schedulingGates":           supportedAll,
+	"spec.priorityClassName":         supportedAll,
+	"spec.priority":                  supportedAll,
+	"spec.preemptionPolicy":          supportedAll,
+	"spec.topologySpreadConstraints": supportedAll,
+	"spec.runtimeClassName":          supportedAll,
+	"spec.schedulerName":             supportedAll,
+
 	"spec.volumes":                                             supportedSome,
 	"spec.volumes[*].name":                                     supportedAll,
 	"spec.volumes[*].emptyDir":                                 supportedAll,
