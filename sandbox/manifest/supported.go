@@ -23,6 +23,7 @@ var podFields = map[string]level{
 	"spec.restartPolicy":                      supportedAll,
 	"spec.terminationGracePeriodSeconds":      supportedAll,
 	"spec.hostAliases":                        supportedAll,
+	"spec.shareProcessNamespace":              supportedAll, // package ocispec
 	"spec.dnsConfig":                          supportedAll,
 	"spec.securityContext":                    supportedSome,
 	"spec.securityContext.runAsUser":          supportedAll,

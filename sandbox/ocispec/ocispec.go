@@ -5,6 +5,11 @@
 // Decisions:
 //
 //   - Namespaces: the container gets its own mount and PID namespaces only.
+//     With shareProcessNamespace it gets no PID namespace: it stays in the
+//     pod's, whose PID 1 is podbox's pod process (as the pause container is
+//     on a cluster), so the containers see each other's processes, and a
+//     container's first process is not an init (the stop signal reaches it
+//     without a handler, sandbox/pod/stopsignal.go).
 //     Network, IPC, UTS and user are left out of the list, so the runtime
 //     keeps the ones it runs in: the pod's. That is why the spec has no
 //     uid/gid mappings (the pod's user namespace already maps the user's
@@ -178,6 +183,15 @@ var gidMapped = func(gid uint32) bool {
 	return false
 }
 
+// namespaces lists the namespaces a container gets of its own: a mount
+// namespace always, a PID namespace unless the pod shares its own.
+func namespaces(pod *corev1.Pod) []specs.LinuxNamespace {
+	if pod != nil && pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace {
+		return []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	}
+	return []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
+}
+
 // Generate builds the runtime spec of one container.
 func Generate(o Options) (*specs.Spec, error) {
 	if len(o.Args) == 0 {
@@ -227,10 +241,7 @@ func Generate(o Options) (*specs.Spec, error) {
 		Mounts:      append(defaultMounts(), o.Mounts...),
 		Annotations: annotations(o.Pod, o.Container),
 		Linux: &specs.Linux{
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace},
-				{Type: specs.MountNamespace},
-			},
+			Namespaces:    namespaces(o.Pod),
 			MaskedPaths:   MaskedPaths,
 			ReadonlyPaths: ReadonlyPaths,
 		},

@@ -191,3 +191,21 @@ func TestWriteBundle(t *testing.T) {
 		t.Errorf("config.json does not read back: %v", err)
 	}
 }
+
+func TestShareProcessNamespace(t *testing.T) {
+	yes := true
+	for _, share := range []*bool{nil, &yes} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{ShareProcessNamespace: share}}
+		s, err := Generate(Options{Args: []string{"sh"}, Rootfs: "/rootfs", Pod: pod, Container: &corev1.Container{Name: "sh"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasPID := false
+		for _, ns := range s.Linux.Namespaces {
+			hasPID = hasPID || ns.Type == specs.PIDNamespace
+		}
+		if want := share == nil; hasPID != want {
+			t.Errorf("shareProcessNamespace %v: own PID namespace %v, want %v", share != nil, hasPID, want)
+		}
+	}
+}
