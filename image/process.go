@@ -59,7 +59,10 @@ var ErrNoCommand = errors.New("no command: the image has no ENTRYPOINT or CMD an
 //     (the container's securityContext over the pod's), resolved against
 //     the rootfs's /etc/passwd and /etc/group; supplementary groups from
 //     /etc/group, plus the pod's supplementalGroups and fsGroup.
-//     runAsNonRoot is checked as the kubelet checks it.
+//     runAsNonRoot is checked as the kubelet checks it, with its words
+//     (ErrRunAsRoot, the reason CreateContainerConfigError): `up` stops
+//     there, before the pod starts, where the kubelet would leave the
+//     container waiting.
 func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, rootfs string, src EnvSources) (Process, error) {
 	var ic imgspecv1.ImageConfig
 	if cfg != nil {
@@ -147,6 +150,10 @@ func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, root
 	return p, nil
 }
 
+// ErrRunAsRoot is a container with runAsNonRoot that would run as root, or
+// whose user cannot be checked; the message after it is the kubelet's.
+var ErrRunAsRoot = errors.New("CreateContainerConfigError")
+
 // resolveUser applies runAsUser and runAsGroup to the image's USER and
 // looks the result up in the rootfs, as containerd's CRI plugin does.
 func resolveUser(imageUser string, pod *corev1.Pod, c *corev1.Container, rootfs string) (*user.ExecUser, error) {
@@ -177,10 +184,13 @@ func resolveUser(imageUser string, pod *corev1.Pod, c *corev1.Container, rootfs 
 		}
 		spec = name + ":" + strconv.FormatInt(*runAsGroup, 10)
 	}
+	if nonRoot != nil && *nonRoot && runAsUser != nil && *runAsUser == 0 {
+		return nil, fmt.Errorf("%w: container's runAsUser breaks non-root policy", ErrRunAsRoot)
+	}
 	if nonRoot != nil && *nonRoot && runAsUser == nil {
 		name, _, _ := strings.Cut(spec, ":")
 		if _, err := strconv.Atoi(name); name != "" && err != nil {
-			return nil, fmt.Errorf("runAsNonRoot: image has non-numeric user %q, cannot verify that it is not root", name)
+			return nil, fmt.Errorf("%w: container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root", ErrRunAsRoot, name)
 		}
 	}
 	passwd, closeP, err := openInRoot(rootfs, "etc/passwd")
@@ -198,7 +208,7 @@ func resolveUser(imageUser string, pod *corev1.Pod, c *corev1.Container, rootfs 
 		return nil, fmt.Errorf("resolving user %q in the image: %w", spec, err)
 	}
 	if nonRoot != nil && *nonRoot && u.Uid == 0 {
-		return nil, errors.New("runAsNonRoot is set and the container would run as root (uid 0)")
+		return nil, fmt.Errorf("%w: container has runAsNonRoot and image will run as root", ErrRunAsRoot)
 	}
 	return u, nil
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -52,6 +53,9 @@ func TestProcessForArgs(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
+				if strings.Contains(tc.wantErr, "root") && !errors.Is(err, ErrRunAsRoot) {
+					t.Errorf("err = %v, want ErrRunAsRoot", err)
+				}
 				return
 			}
 			if err != nil {
@@ -95,6 +99,9 @@ func TestProcessForEnv(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(tc.wantErr, "root") && !errors.Is(err, ErrRunAsRoot) {
+					t.Errorf("err = %v, want ErrRunAsRoot", err)
 				}
 				return
 			}
@@ -153,6 +160,9 @@ func TestProcessForWorkdir(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
+				if strings.Contains(tc.wantErr, "root") && !errors.Is(err, ErrRunAsRoot) {
+					t.Errorf("err = %v, want ErrRunAsRoot", err)
+				}
 				return
 			}
 			if err != nil {
@@ -195,8 +205,10 @@ func TestProcessForUser(t *testing.T) {
 		{name: "runAsUser and runAsGroup", ctr: &corev1.SecurityContext{RunAsUser: i64(1234), RunAsGroup: i64(99)}, uid: 1234, gid: 99},
 		{name: "supplementalGroups and fsGroup", user: "www-data", podSC: &corev1.PodSecurityContext{SupplementalGroups: []int64{500, 29}, FSGroup: i64(2000)},
 			uid: 33, gid: 33, groups: []uint32{29, 500, 2000}},
-		{name: "runAsNonRoot with root", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "runAsNonRoot"},
-		{name: "runAsNonRoot with a name", user: "app", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "non-numeric"},
+		{name: "runAsNonRoot with root", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "CreateContainerConfigError: container has runAsNonRoot and image will run as root"},
+		{name: "runAsNonRoot with runAsUser 0", user: "1000", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true), RunAsUser: i64(0)}, wantErr: "container's runAsUser breaks non-root policy"},
+		{name: "runAsNonRoot on the pod, root by the image's USER", user: "0", podSC: &corev1.PodSecurityContext{RunAsNonRoot: bp(true)}, wantErr: "image will run as root"},
+		{name: "runAsNonRoot with a name", user: "app", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "image has non-numeric user (app), cannot verify user is non-root"},
 		{name: "runAsNonRoot with a uid", user: "1000", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, uid: 1000, gid: 1000, groups: []uint32{10, 29}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,6 +222,9 @@ func TestProcessForUser(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(tc.wantErr, "root") && !errors.Is(err, ErrRunAsRoot) {
+					t.Errorf("err = %v, want ErrRunAsRoot", err)
 				}
 				return
 			}

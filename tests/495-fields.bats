@@ -28,3 +28,43 @@ load helpers
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
+
+@test "runAsNonRoot with an image that runs as root: refused with the kubelet's words" {
+    local pod
+    pod=$(safename)
+    run_podbox 125 up -d -f "$(render fields-security.yaml "$pod" 0 NONROOT=true)"
+    # The lines before are the pull's.
+    assert "${lines[-1]}" =~ "^podbox: .*container \"app\": CreateContainerConfigError: container has runAsNonRoot and image will run as root$"
+    assert_pod_gone "$pod"
+}
+
+@test "readOnlyRootFilesystem: a write to / fails, a write to an emptyDir works" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render fields-security.yaml "$pod" 0 NONROOT=false)"
+    wait_for 10 pod_status_is "$pod" Running
+    run_podbox 1 exec "$pod" -- touch /written
+    assert "$output" =~ "Read-only file system"
+    run_podbox exec "$pod" -- sh -c 'echo hi > /scratch/f && cat /scratch/f'
+    assert "$output" == "hi"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
+
+@test "privileged: refused at load, with the reason" {
+    local f=$BATS_TEST_TMPDIR/priv.yaml
+    cat >"$f" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: priv
+spec:
+  containers:
+  - name: app
+    image: $PODBOX_TEST_REGISTRY/busybox:latest
+    securityContext:
+      privileged: true
+YAML
+    run_podbox 125 up -d -f "$f"
+    assert "$output" =~ "^podbox: .*priv.yaml:10: spec.containers\[0\].securityContext.privileged: not possible rootless"
+}

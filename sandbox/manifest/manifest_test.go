@@ -71,6 +71,13 @@ func TestLoadErrors(t *testing.T) {
     image: busybox
     imagePullPolcy: Always
 `, 11, "spec.containers[1].imagePullPolcy", "unknown field"},
+		{"privileged", podHead + `  initContainers:
+  - name: i
+    image: busybox
+    securityContext:
+      privileged: true
+  containers: [{name: a, image: b}]
+`, 10, "spec.initContainers[0].securityContext.privileged", "not possible rootless"},
 		{"restartPolicy on an app container", podHead + `  containers:
   - name: a
     image: busybox
@@ -153,8 +160,8 @@ func TestWarnings(t *testing.T) {
 		{"volume source", podHead + "  volumes:\n  - name: c\n    persistentVolumeClaim: {claimName: c}\n  containers: [{name: a, image: b}]\n",
 			[]string{"pod.yaml:8: spec.volumes[0].persistentVolumeClaim: not supported yet: the volume is an empty directory"}},
 		{"config volumes and service accounts are silent", podHead + "  serviceAccountName: sa\n  automountServiceAccountToken: false\n  volumes:\n  - name: c\n    configMap: {name: c, optional: true, items: [{key: k, path: p, mode: 0400}]}\n  - name: s\n    secret: {secretName: s, optional: true, defaultMode: 0400}\n  - name: d\n    downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name}}]}\n  - name: p\n    projected:\n      sources:\n      - serviceAccountToken: {path: token}\n      - configMap: {name: c, optional: true}\n  containers:\n  - name: a\n    image: b\n    env:\n    - {name: R, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}\n", nil},
-		{"securityContext part", podHead + "  containers:\n  - name: a\n    image: b\n    securityContext:\n      readOnlyRootFilesystem: true\n      privileged: true\n",
-			[]string{"pod.yaml:11: spec.containers[0].securityContext.privileged: not supported yet, ignored"}},
+		{"securityContext part", podHead + "  containers:\n  - name: a\n    image: b\n    securityContext:\n      readOnlyRootFilesystem: true\n      privileged: false\n      procMount: Unmasked\n",
+			[]string{"pod.yaml:12: spec.containers[0].securityContext.procMount: not supported yet, ignored"}},
 		{"status", podHead + "  containers: [{name: a, image: b}]\nstatus:\n  phase: Running\n",
 			[]string{"pod.yaml:7: status: ignored: podbox reports the status itself"}},
 		{"supported fields are silent", podHead + "  restartPolicy: OnFailure\n  hostAliases: [{ip: 1.2.3.4, hostnames: [x]}]\n  dnsConfig: {nameservers: [1.1.1.1]}\n  containers:\n  - name: a\n    image: b\n    workingDir: /w\n    securityContext: {runAsUser: 1, capabilities: {add: [NET_ADMIN]}}\n", nil},

@@ -109,6 +109,7 @@ var containerFields = map[string]level{
 	"securityContext.runAsNonRoot":             supportedAll,
 	"securityContext.capabilities":             supportedAll,
 	"securityContext.readOnlyRootFilesystem":   supportedAll,
+	"securityContext.privileged":               supportedAll, // true is refused (validate.go)
 	"securityContext.allowPrivilegeEscalation": supportedAll,
 	"securityContext.seccompProfile":           supportedAll,
 	"livenessProbe":                            supportedAll, // sandbox/pod/probe.go

@@ -443,6 +443,9 @@ func (v *validator) container(f string, c *corev1.Container, names, vols map[str
 		}
 	}
 	v.probes(f, c)
+	if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+		v.fail(f+".securityContext.privileged", "not possible rootless: podbox cannot give a container the host's devices or capabilities; remove it, or add only the capabilities the container needs (securityContext.capabilities.add)")
+	}
 	for i, p := range c.Ports {
 		pf := fmt.Sprintf("%s.ports[%d]", f, i)
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
