@@ -147,6 +147,9 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		w.RestartPolicy = podproto.RestartAlways
 	}
 	w.GraceSeconds = 30
+	if d := p.Spec.ActiveDeadlineSeconds; d != nil {
+		w.ActiveDeadlineSeconds = *d
+	}
 	if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
 		w.GraceSeconds = *g
 	}

@@ -5,6 +5,11 @@
 
 load helpers
 
+# pod_reason_is POD REASON: the pod's status.reason is REASON.
+pod_reason_is() {
+    [[ $("$PODBOX" get pod "$1" -o json 2>/dev/null | jq -r .status.reason) == "$2" ]]
+}
+
 @test "shareProcessNamespace: a container sees the other's processes; without it, it does not" {
     local pod
     pod=$(safename)
@@ -67,4 +72,24 @@ spec:
 YAML
     run_podbox 125 up -d -f "$f"
     assert "$output" =~ "^podbox: .*priv.yaml:10: spec.containers\[0\].securityContext.privileged: not possible rootless"
+}
+
+@test "activeDeadlineSeconds: the pod fails with DeadlineExceeded, its container stopped and not restarted" {
+    local pod
+    pod=$(safename)
+    local t0=$SECONDS
+    run_podbox up -d -f "$(render fields-deadline.yaml "$pod" 3)"
+    wait_for 10 pod_status_is "$pod" Running
+    wait_for 20 pod_reason_is "$pod" DeadlineExceeded
+    ((SECONDS - t0 >= 3)) || die "failed after $((SECONDS - t0)) s, before its deadline of 3 s"
+    run_podbox get pod "$pod" -o json
+    assert "$(jq -r .status.phase <<<"$output")" == Failed
+    assert "$(jq -r .status.reason <<<"$output")" == DeadlineExceeded
+    assert "$(jq -r .status.message <<<"$output")" == "Pod was active on the node longer than the specified deadline"
+    assert "$(jq -r '.status.containerStatuses[0].state.terminated != null' <<<"$output")" == true "the container is stopped"
+    assert "$(jq -r '.status.containerStatuses[0].restartCount' <<<"$output")" == 0 "not restarted"
+    run_podbox describe pod "$pod"
+    assert "$output" =~ "DeadlineExceeded +[^ ]+ +podbox +Pod was active on the node longer than the specified deadline"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
 }

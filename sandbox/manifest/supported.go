@@ -22,6 +22,7 @@ var podFields = map[string]level{
 	"spec":                                    supportedSome,
 	"spec.restartPolicy":                      supportedAll,
 	"spec.terminationGracePeriodSeconds":      supportedAll,
+	"spec.activeDeadlineSeconds":              supportedAll, // sandbox/pod (watchDeadline)
 	"spec.hostAliases":                        supportedAll,
 	"spec.shareProcessNamespace":              supportedAll, // package ocispec
 	"spec.dnsConfig":                          supportedAll,

@@ -60,6 +60,11 @@
 //     stopped (SIGTERM, then SIGKILL after the grace period) once every app
 //     container is done, so that the pod can finish. The pod's phase is
 //     the app containers'.
+//   - activeDeadlineSeconds counts from the pod process's start (the
+//     kubelet's StartTime): past it the pod is Failed with the kubelet's
+//     reason and message (DeadlineExceeded) at once, its containers are
+//     stopped as at a stop but nothing restarts, and the pod keeps its
+//     status until `down`, as any finished pod.
 //   - Stopping: SIGTERM through the runtime, SIGKILL after
 //     terminationGracePeriodSeconds (or `down --grace-period N`, which
 //     only ever shortens it, as a second `kubectl delete` does; 0 kills at
@@ -176,7 +181,7 @@ func Main() int {
 		unix.CloseOnExec(pt.FD)
 	}
 	log.setLevel(w.LogLevel)
-	p := &podProc{w: &w, events: events, stopCh: make(chan struct{}), sidecarsCh: make(chan struct{}), in: in,
+	p := &podProc{w: &w, events: events, stopCh: make(chan struct{}), sidecarsCh: make(chan struct{}), haltCh: make(chan struct{}), in: in,
 		killCh: make(chan struct{}), nudge: make(chan struct{}, 1)}
 	err := p.runReporting()
 	if err != nil {
@@ -217,6 +222,7 @@ type podProc struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when the pod is asked to stop
+	haltCh   chan struct{} // closed when activeDeadlineSeconds is over: nothing (re)starts
 	sups     sync.WaitGroup
 
 	killOnce  sync.Once
@@ -287,9 +293,35 @@ func (p *podProc) stopping() bool {
 	select {
 	case <-p.stopCh:
 		return true
+	case <-p.haltCh:
+		return true
 	default:
 		return false
 	}
+}
+
+// watchDeadline ends the pod once it has been active for d
+// (activeDeadlineSeconds), as the kubelet's activeDeadlineHandler: the
+// event and the pod's reason DeadlineExceeded, its containers stopped as
+// at a stop (grace period, preStop) and not restarted, the pod Failed;
+// the pod then holds its status like any finished pod, until `down`.
+func (p *podProc) watchDeadline(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.stopCh:
+		return
+	}
+	log.infof("activeDeadlineSeconds (%s) is over: stopping the containers", d)
+	p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.ReasonDeadlineExceeded, "", "%s", podproto.MessageDeadlineExceeded)
+	p.state.deadlineExceeded()
+	close(p.haltCh)
+	done := make(chan struct{})
+	go func() { p.sups.Wait(); close(done) }()
+	p.terminate(func(*container) bool { return true }, done, false)
+	<-done
+	p.state.finalAll()
 }
 
 func (p *podProc) run() error {
@@ -317,6 +349,9 @@ func (p *podProc) run() error {
 		return err
 	}
 	go p.listenParent()
+	if d := p.w.ActiveDeadlineSeconds; d > 0 {
+		go p.watchDeadline(time.Duration(d) * time.Second)
+	}
 	started := make(chan struct{})
 	p.sups.Add(1)
 	go func() {
@@ -339,7 +374,7 @@ func (p *podProc) run() error {
 			p.sidecarsOnce.Do(func() { close(p.sidecarsCh) })
 			go p.stopSidecars()
 		}
-		if ph := p.state.phase(); podFinished(ph) && p.state.sidecarsFinal() {
+		if ph := p.state.phase(); podFinished(ph) && p.state.sidecarsFinal() && p.state.appsFinal() {
 			p.events.send(podproto.ChildMsg{Event: podproto.EventFinished, Phase: ph, Errors: p.state.startErrors()})
 			break
 		}
@@ -506,6 +541,8 @@ func sleepOrStop(p *podProc, c *container, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-p.stopCh:
+		return errStopped
+	case <-p.haltCh:
 		return errStopped
 	case <-sidecars:
 		return errStopped

@@ -28,6 +28,7 @@ type podState struct {
 	events   *eventLog
 	netDown  *podproto.PodCondition // set once slirp4netns has exited
 	deleting bool
+	deadline bool // activeDeadlineSeconds is over: Failed, DeadlineExceeded
 }
 
 // newPodState starts the status of the pod w describes: Pending, scheduled
@@ -160,6 +161,24 @@ func (s *podState) setFinal(name string) {
 	s.recomputeLocked()
 }
 
+// deadlineExceeded marks the pod Failed by its activeDeadlineSeconds.
+func (s *podState) deadlineExceeded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deadline = true
+	s.recomputeLocked()
+}
+
+// finalAll records that no container will run again.
+func (s *podState) finalAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.ctrs {
+		s.final[c.Name] = true
+	}
+	s.recomputeLocked()
+}
+
 // failInit marks the pod Failed by its init container: the app containers
 // never start.
 func (s *podState) failInit() {
@@ -268,6 +287,11 @@ func (s *podState) recomputeLocked() {
 		st.Phase = podproto.PodRunning
 	default:
 		st.Phase = podproto.PodPending
+	}
+	if s.deadline {
+		// As the kubelet: Failed at once, whatever the containers do.
+		st.Phase = podproto.PodFailed
+		st.Reason, st.Message = podproto.ReasonDeadlineExceeded, podproto.MessageDeadlineExceeded
 	}
 	allReady := ready == len(st.ContainerStatuses) && ready > 0
 	conds := []podproto.PodCondition{

@@ -115,6 +115,28 @@ func TestNetworkDown(t *testing.T) {
 	}
 }
 
+// Past activeDeadlineSeconds the pod is Failed with the kubelet's reason,
+// even when its container then exits 0.
+func TestDeadlineExceeded(t *testing.T) {
+	s := newPodState(testWork(podproto.RestartAlways, 0, 1))
+	s.update("appa", running)
+	s.deadlineExceeded()
+	if p := s.snapshot(); p.Status.Phase != podproto.PodFailed || p.Status.Reason != podproto.ReasonDeadlineExceeded ||
+		p.Status.Message != "Pod was active on the node longer than the specified deadline" {
+		t.Errorf("at the deadline: %s %q %q", p.Status.Phase, p.Status.Reason, p.Status.Message)
+	}
+	if s.appsFinal() {
+		t.Error("apps final before they are stopped")
+	}
+	s.update("appa", func(cs *podproto.ContainerStatus) {
+		cs.State = podproto.ContainerState{Terminated: &podproto.StateTerminated{ExitCode: 0, Reason: podproto.ReasonCompleted}}
+	})
+	s.finalAll()
+	if p := s.snapshot(); p.Status.Phase != podproto.PodFailed || !s.appsFinal() {
+		t.Errorf("stopped: phase %s, apps final %v", p.Status.Phase, s.appsFinal())
+	}
+}
+
 // A snapshot does not change with the state after it (the control socket
 // encodes it without the lock).
 func TestSnapshotIsACopy(t *testing.T) {

@@ -74,6 +74,8 @@ type Work struct {
 	RestartPolicy string `json:"restartPolicy"` // Always, OnFailure or Never
 	// GraceSeconds is terminationGracePeriodSeconds (30 when unset).
 	GraceSeconds int64 `json:"graceSeconds"`
+	// ActiveDeadlineSeconds is the pod's activeDeadlineSeconds; 0: none.
+	ActiveDeadlineSeconds int64 `json:"activeDeadlineSeconds,omitempty"`
 
 	// Containers: the init containers in order, then the app containers.
 	Containers []Container `json:"containers"`
@@ -337,6 +339,10 @@ const (
 	ReasonError             = "Error"
 	ReasonStartError        = "StartError"
 	ReasonNetworkDown       = "NetworkDown"
+	ReasonDeadlineExceeded  = "DeadlineExceeded"
+	// MessageDeadlineExceeded is the kubelet's, for a pod past its
+	// activeDeadlineSeconds.
+	MessageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
 
 	EventScheduled   = "Scheduled"
 	EventPulling     = "Pulling"
