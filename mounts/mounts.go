@@ -8,7 +8,10 @@
 //   - emptyDir is a directory under the pod's data dir,
 //     $XDG_DATA_HOME/podbox/pods/<pod>/volumes/<name>, mode 0777 as the
 //     kubelet makes it, so a container running as any uid can write there.
-//     `medium: Memory` is a tmpfs mounted on that directory inside the pod's
+//     (The kubelet's emptyDir plugin: const perm = 0777, chmod past the
+//     umask; not the sticky 01777.) `medium: Memory` is a tmpfs, mode 01777
+//     as the kubelet's (it mounts tmpfs with no mode, so tmpfs's default),
+//     mounted on that directory inside the pod's
 //     mount namespace, sized by sizeLimit (else the kernel's default, half
 //     of RAM), so it goes away with the pod even if podbox is killed. Setup
 //     runs in the CLI and only says how (Volume.TmpfsOptions); the pod's
@@ -127,7 +130,7 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 			vol.Kind = KindConfig
 		}
 		if ed := v.EmptyDir; ed != nil && ed.Medium == corev1.StorageMediumMemory {
-			vol.TmpfsOptions = "mode=0777"
+			vol.TmpfsOptions = "mode=1777" // tmpfs's own default, which the kubelet keeps
 			if ed.SizeLimit != nil && ed.SizeLimit.Value() > 0 {
 				vol.TmpfsOptions += ",size=" + strconv.FormatInt(ed.SizeLimit.Value(), 10)
 			}

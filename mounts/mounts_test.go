@@ -269,7 +269,7 @@ func TestSetupMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Volume{Name: "m", Source: filepath.Join(data, "volumes/m"), Kind: KindMemory, TmpfsOptions: "mode=0777,size=1048576"}
+	want := Volume{Name: "m", Source: filepath.Join(data, "volumes/m"), Kind: KindMemory, TmpfsOptions: "mode=1777,size=1048576"}
 	if !reflect.DeepEqual(vols["m"], want) {
 		t.Errorf("got %+v, want %+v", vols["m"], want)
 	}
