@@ -170,12 +170,12 @@ func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) err
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
-		ready, restarts := readyRestarts(p)
+		ready, total, restarts := readyRestarts(p)
 		since := p.Status.StartTime
 		if since == nil && !p.CreationTimestamp.IsZero() {
 			since = &p.CreationTimestamp
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, len(p.Spec.Containers), podStatusWord(p), restarts, orNone(age(since)))
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, podStatusWord(p), restarts, orNone(age(since)))
 		if output == "wide" {
 			fmt.Fprintf(tw, "\t%s\t%s", orNone(p.Status.PodIP), orNone(p.Spec.NodeName))
 		}

@@ -171,3 +171,29 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// A running sidecar counts in READY as kubectl 1.29+ shows it: 2/2 with the
+// app container ready, 1/2 before the sidecar is ready; restarts of both.
+func TestReadyRestartsSidecar(t *testing.T) {
+	always, yes := corev1.ContainerRestartPolicyAlways, true
+	p := &corev1.Pod{
+		Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: "init"}, {Name: "log", RestartPolicy: &always}},
+			Containers:     []corev1.Container{{Name: "web"}},
+		},
+		Status: corev1.PodStatus{
+			InitContainerStatuses: []corev1.ContainerStatus{
+				{Name: "init", Ready: true, RestartCount: 1},
+				{Name: "log", Ready: true, Started: &yes, RestartCount: 2},
+			},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "web", Ready: true, RestartCount: 3}},
+		},
+	}
+	if ready, total, restarts := readyRestarts(p); ready != 2 || total != 2 || restarts != 6 {
+		t.Errorf("got %d/%d restarts %d, want 2/2 restarts 6", ready, total, restarts)
+	}
+	p.Status.InitContainerStatuses[1].Ready = false
+	if ready, total, _ := readyRestarts(p); ready != 1 || total != 2 {
+		t.Errorf("sidecar not ready: got %d/%d, want 1/2", ready, total)
+	}
+}

@@ -178,8 +178,8 @@ func List(ctx context.Context, o ListOptions) error {
 	}
 	fmt.Fprintln(tw, "NAME\tSTATUS\tREADY\tRESTARTS\tAGE")
 	for _, p := range pods {
-		ready, restarts := readyRestarts(p)
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", p.Name, podStatusWord(p), ready, len(p.Spec.Containers), restarts, age(p.Status.StartTime))
+		ready, total, restarts := readyRestarts(p)
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", p.Name, podStatusWord(p), ready, total, restarts, age(p.Status.StartTime))
 	}
 	return tw.Flush()
 }
@@ -216,9 +216,20 @@ func age(t *metav1.Time) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
-// readyRestarts counts a pod's ready app containers and the restarts of all
-// its containers, as kubectl's READY and RESTARTS columns.
-func readyRestarts(p *corev1.Pod) (ready int, restarts int32) {
+// readyRestarts counts a pod's ready containers, of how many, and the
+// restarts of all its containers, as kubectl's READY and RESTARTS columns:
+// since kubectl 1.29 a sidecar (an init container with restartPolicy
+// Always) counts in READY's total, and in its ready ones once started and
+// ready.
+func readyRestarts(p *corev1.Pod) (ready, total int, restarts int32) {
+	total = len(p.Spec.Containers)
+	sidecar := make(map[string]bool)
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecar[c.Name] = true
+			total++
+		}
+	}
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.Ready {
 			ready++
@@ -226,7 +237,10 @@ func readyRestarts(p *corev1.Pod) (ready int, restarts int32) {
 		restarts += cs.RestartCount
 	}
 	for _, cs := range p.Status.InitContainerStatuses {
+		if sidecar[cs.Name] && cs.Started != nil && *cs.Started && cs.Ready {
+			ready++
+		}
 		restarts += cs.RestartCount
 	}
-	return ready, restarts
+	return ready, total, restarts
 }
