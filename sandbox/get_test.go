@@ -197,3 +197,29 @@ func TestReadyRestartsSidecar(t *testing.T) {
 		t.Errorf("sidecar not ready: got %d/%d, want 1/2", ready, total)
 	}
 }
+
+// The foreground's last line for a pod that finished by itself.
+func TestEndWords(t *testing.T) {
+	failed := &corev1.Pod{Status: corev1.PodStatus{
+		InitContainerStatuses: []corev1.ContainerStatus{{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}}},
+		ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "side", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}},
+			{Name: "web", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}},
+		},
+	}}
+	deadline := &corev1.Pod{Status: corev1.PodStatus{Reason: podproto.ReasonDeadlineExceeded}}
+	for _, c := range []struct {
+		phase string
+		p     *corev1.Pod
+		want  string
+	}{
+		{podproto.PodSucceeded, nil, "pod demo Succeeded"},
+		{podproto.PodFailed, failed, "pod demo Failed: web exited with code 1"},
+		{podproto.PodFailed, deadline, "pod demo Failed: DeadlineExceeded"},
+		{podproto.PodFailed, nil, "pod demo Failed"},
+	} {
+		if got := endWords("demo", c.phase, c.p); got != c.want {
+			t.Errorf("endWords(%s) = %q, want %q", c.phase, got, c.want)
+		}
+	}
+}

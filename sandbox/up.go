@@ -626,6 +626,12 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 				if ev.msg.Phase == podproto.PodFailed && code == 0 {
 					code = 1
 				}
+				if !stopping {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					p, _ := newCtlClient(ev.h.dirs.ctlSock()).pod(ctx) // nil: the phase alone
+					cancel()
+					fmt.Fprintln(o.Out, endWords(ev.h.name, ev.msg.Phase, p))
+				}
 				_ = ev.h.toPod.Encode(podproto.ParentMsg{Stop: true})
 			case ev.msg.Event == podproto.EventStopping:
 				mux.poll()
@@ -681,6 +687,32 @@ func pronoun(n int) string {
 		return "it"
 	}
 	return "them"
+}
+
+// endWords is the foreground's last line for a pod that finished by
+// itself: "pod demo Succeeded", "pod demo Failed: web exited with code 1"
+// (the first container, init ones first, that ended non-zero, from the
+// pod's status p when there is one), "pod demo Failed: DeadlineExceeded".
+func endWords(pod, phase string, p *corev1.Pod) string {
+	s := "pod " + pod + " " + phase
+	if phase != podproto.PodFailed || p == nil {
+		return s
+	}
+	if p.Status.Reason != "" {
+		return s + ": " + p.Status.Reason
+	}
+	for i, l := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range l {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				kind := ""
+				if i == 0 {
+					kind = "init container "
+				}
+				return fmt.Sprintf("%s: %s%s exited with code %d", s, kind, cs.Name, t.ExitCode)
+			}
+		}
+	}
+	return s
 }
 
 // noteWords is a foreground line about a container's life: "web exited

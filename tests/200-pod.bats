@@ -24,6 +24,7 @@ assert_no_pod_processes() {
     run_podbox up -f "$(render hello.yaml "$pod")"
     assert "$output" =~ "hello \| hello from podbox" "prefixed stdout"
     assert "$output" =~ "hello \| to stderr" "prefixed stderr"
+    assert "$output" =~ "pod $pod Succeeded" "the pod's end"
     assert_pod_gone "$pod"
     assert_no_pod_processes "$pod"
 }
@@ -86,6 +87,7 @@ assert_no_pod_processes() {
 
     # In the foreground the failure is the exit code.
     run_podbox 1 up -f "$(render init-fails.yaml "$pod")"
+    assert "$output" =~ "pod $pod Failed: init container setup exited with code 3" "the pod's end"
     assert "$output" !~ "APP STARTED"
     assert_pod_gone "$pod"
 }
