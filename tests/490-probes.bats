@@ -126,7 +126,7 @@ described() { "$PODBOX" describe pod "$1" 2>/dev/null | grep -Eq "$2"; }
     pod=$(safename)
     run_podbox up -d -f "$(render probes-sidecar.yaml "$pod")"
     wait_for 20 pod_status_is "$pod" Running
-    assert "$(ps_col "$pod" 3)" == "1/1" "the app is ready (it found the sidecar's file)"
+    assert "$(ps_col "$pod" 3)" == "2/2" "the sidecar and the app are ready (the app found the sidecar's file; READY counts the sidecar, as kubectl 1.29+ does)"
     run_podbox describe pod "$pod"
     assert "$output" =~ "Startup probe failed" "the sidecar was probed before it was up"
     run_podbox get pod "$pod" -o json
