@@ -61,6 +61,10 @@ type hintError struct {
 	hint string
 }
 
+// WithHint returns err with a Hint() the CLI prints under it: what the
+// user can do about it (the probe package's errors use it too).
+func WithHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
 func (e *hintError) Hint() string  { return e.hint }

@@ -70,15 +70,6 @@ import (
 // probeTimeout bounds one probe; a working runtime takes ~20 ms.
 const probeTimeout = 15 * time.Second
 
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-func (e *hintError) Hint() string  { return e.hint }
-
 // Result is how a runtime that passed its probe runs here.
 type Result struct {
 	// CgroupTmpfs: the runtime works only where an empty tmpfs covers
@@ -132,10 +123,9 @@ func Find(ctx context.Context, name string) (*ociruntime.Runtime, Result, error)
 		}
 		failures = append(failures, fmt.Sprintf("%s: %v", r.Path, err))
 	}
-	return nil, Result{}, &hintError{
-		err:  fmt.Errorf("no OCI runtime works here: %s", strings.Join(failures, "; ")),
-		hint: "install runc (sudo apt-get install runc), or choose one with --runtime; `podbox info` shows what was tried",
-	}
+	return nil, Result{}, ociruntime.WithHint(
+		fmt.Errorf("no OCI runtime works here: %s", strings.Join(failures, "; ")),
+		"install runc (sudo apt-get install runc), or choose one with --runtime; `podbox info` shows what was tried")
 }
 
 // cachedProbe is Probe, or its result in cache while both binaries are
