@@ -1,13 +1,68 @@
-// Package manifest reads the YAML files that `podbox up` runs: Pods, and the
-// ConfigMaps and Secrets next to them, as the Kubernetes types
-// (k8s.io/api/core/v1), so that the same file goes unchanged to a cluster
-// with `kubectl apply -f`.
+// Package manifest reads the YAML files that `podbox up` runs: Pods and
+// the workloads that make pods, and the ConfigMaps, Secrets, Services and
+// PersistentVolumeClaims next to them, as the Kubernetes types
+// (k8s.io/api/...), so that the same file goes unchanged to a cluster with
+// `kubectl apply -f`.
 //
 // Decisions:
 //
-//   - A file holds any number of YAML documents (`---`); each is a Pod, a
-//     ConfigMap or a Secret, apiVersion v1. Other kinds are an error, empty
-//     documents are skipped.
+//   - A file holds any number of YAML documents (`---`); each is a Pod,
+//     ConfigMap, Secret, Service or PersistentVolumeClaim (v1), a
+//     Deployment, ReplicaSet, StatefulSet or DaemonSet (apps/v1), or a Job
+//     or CronJob (batch/v1). Other kinds are an error, empty documents are
+//     skipped.
+//   - Workloads are expanded here, at load, into the pods their
+//     controllers would make (expand.go), so that everything downstream
+//     sees only pods (File.Pods): checked, defaulted and warned about as a
+//     Pod, with the template's paths in messages
+//     (`web.yaml:15: spec.template.spec.containers[0].image: required`).
+//     A cluster of one node: a Deployment or ReplicaSet makes its
+//     replicas (default 1), a DaemonSet one pod, a StatefulSet its
+//     ordinals from spec.ordinals.start.
+//   - Pod names have the controllers' shapes but are deterministic, so
+//     the same file gives the same pods (up reconciles them by name, down
+//     -f finds them): a Deployment makes, as its ReplicaSet
+//     `web-<hash>` would, pods `web-<hash>-<id>`, where hash is
+//     TemplateHash of the pod template (a changed template, new names, as
+//     a rollout) and id 5 characters of the controllers' alphabet derived
+//     from (ReplicaSet, replica index); a ReplicaSet `rs-<id>`; a
+//     DaemonSet `ds-<id>`; a StatefulSet `db-0`, `db-1` with host name the
+//     pod's name and subdomain spec.serviceName; a Job `job-<id>` from
+//     (job, index, attempt), Indexed `job-<index>-<id>` (JobPod). Each pod
+//     has its controller's ownerReference (a Deployment's pods belong to
+//     the ReplicaSet, as on a cluster: `Controlled By:
+//     ReplicaSet/web-<hash>`), its UID derived from the owner's namespace,
+//     kind and name; and the labels the controller sets
+//     (pod-template-hash; controller-revision-hash,
+//     statefulset.kubernetes.io/pod-name, apps.kubernetes.io/pod-index;
+//     batch.kubernetes.io/job-name, job-name, controller-uid,
+//     batch.kubernetes.io/job-completion-index).
+//   - The workload's own fields are checked as the API server does: a
+//     selector is required (apps/v1) and must match the template's labels
+//     (its words: "`selector` does not match template `labels`"); a
+//     Deployment's, ReplicaSet's, StatefulSet's or DaemonSet's pods restart
+//     Always, a Job's Never or OnFailure (required, no default); a Job's
+//     selector is the API server's unless manualSelector. A field podbox
+//     does not honour is warned about like a Pod's (kinds.go): strategy
+//     and updateStrategy (up replaces all the pods at once, as Recreate),
+//     podManagementPolicy (the pods start together, as Parallel),
+//     minReadySeconds, paused; revisionHistoryLimit and
+//     progressDeadlineSeconds are accepted without a word (no rollout
+//     history, no progress to report).
+//   - Replicas > 1 with a hostPort are refused at load, naming the
+//     workload and the port: all the pods run on this one machine, where
+//     only one of them could have the port.
+//   - Jobs and CronJobs stay as they are (File.Jobs, File.CronJobs), their
+//     template checked as the pod JobPod makes; the Job controller (package
+//     sandbox) runs them.
+//   - A StatefulSet's volumeClaimTemplates give each pod its claim
+//     `<template>-<pod>` (File.Claims), in place of the template's volume
+//     of that name, as the controller does. A PersistentVolumeClaim is
+//     checked as the API server requires it (accessModes, a storage
+//     request) and refused as volumeMode Block; its size is not enforced
+//     (a directory has none).
+//   - Services are read and checked (File.Services); their defaults
+//     filled (type ClusterIP, protocol TCP, targetPort = port).
 //   - Several files load together as `kubectl apply -f a -f b` does (Load):
 //     a directory stands for its *.yaml, *.yml and *.json files in name
 //     order, not recursing; each file is bounded and reported on by its
@@ -68,20 +123,31 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // File is what one manifest file, or several given together, holds.
 type File struct {
-	Path       string // the file's name; of several, their names joined with ", "
+	Path string // the file's name; of several, their names joined with ", "
+	// Pods are the Pods of the files and those of their Deployments,
+	// ReplicaSets, StatefulSets and DaemonSets (expand.go), checked and
+	// defaulted alike.
 	Pods       []*corev1.Pod
+	Jobs       []*batchv1.Job     // their pods: JobPod
+	CronJobs   []*batchv1.CronJob // their job template checked as a Job's
+	Services   []*corev1.Service
+	Claims     []*corev1.PersistentVolumeClaim // those of the files and of StatefulSets' volumeClaimTemplates
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Warnings   []string // "pod.yaml:12: spec.containers[0].livenessProbe: not supported yet, ignored"
 
-	lines map[*corev1.Pod]map[string]int // field path → line, for validation messages
-	files map[*corev1.Pod]string         // the file each pod came from
+	lines     map[*corev1.Pod]map[string]int // field path → line, for validation messages
+	files     map[*corev1.Pod]string         // the file each pod came from
+	prefix    map[*corev1.Pod]string         // a workload's pod: the path of its template plus "."
+	src       map[any]source                 // Jobs and CronJobs
+	workloads int                            // Deployments, ReplicaSets, StatefulSets, DaemonSets
 }
 
 // Error is a problem at one place of a manifest file.
@@ -103,8 +169,9 @@ func (e *Error) Error() string {
 	return s + ": " + e.Msg
 }
 
-// Load reads one or more manifest files of Pods, ConfigMaps and Secrets,
-// as `kubectl apply -f` takes them: a directory stands for its *.yaml,
+// Load reads one or more manifest files of Pods, workloads, ConfigMaps,
+// Secrets, Services and PersistentVolumeClaims, as `kubectl apply -f`
+// takes them: a directory stands for its *.yaml,
 // *.yml and *.json files in name order (not its subdirectories), Stdin
 // ("-") for standard input, named "<stdin>" in messages. It checks the
 // pods, their references to the ConfigMaps and Secrets of all the files,
@@ -141,7 +208,7 @@ func load(paths []string, refs bool) (*File, error) {
 		}
 	}
 	all.Path = strings.Join(names, ", ")
-	if len(all.Pods) == 0 {
+	if all.empty() {
 		if len(names) == 1 {
 			return nil, &Error{File: all.Path, Msg: "no Pod in the file"}
 		}
@@ -207,12 +274,24 @@ func loadOne(path string) (*File, error) {
 }
 
 func newFile(path string) *File {
-	return &File{Path: path, lines: map[*corev1.Pod]map[string]int{}, files: map[*corev1.Pod]string{}}
+	return &File{Path: path, lines: map[*corev1.Pod]map[string]int{}, files: map[*corev1.Pod]string{},
+		prefix: map[*corev1.Pod]string{}, src: map[any]source{}}
+}
+
+// empty reports whether f has nothing to run: no Pod, workload or Job
+// (a Deployment of 0 replicas is something).
+func (f *File) empty() bool {
+	return len(f.Pods) == 0 && f.workloads == 0 && len(f.Jobs) == 0 && len(f.CronJobs) == 0
 }
 
 // merge adds what g holds to f.
 func (f *File) merge(g *File) {
 	f.Pods = append(f.Pods, g.Pods...)
+	f.Jobs = append(f.Jobs, g.Jobs...)
+	f.CronJobs = append(f.CronJobs, g.CronJobs...)
+	f.Services = append(f.Services, g.Services...)
+	f.Claims = append(f.Claims, g.Claims...)
+	f.workloads += g.workloads
 	f.ConfigMaps = append(f.ConfigMaps, g.ConfigMaps...)
 	f.Secrets = append(f.Secrets, g.Secrets...)
 	f.Warnings = append(f.Warnings, g.Warnings...)
@@ -222,6 +301,12 @@ func (f *File) merge(g *File) {
 	for p, n := range g.files {
 		f.files[p] = n
 	}
+	for p, n := range g.prefix {
+		f.prefix[p] = n
+	}
+	for o, s := range g.src {
+		f.src[o] = s
+	}
 }
 
 // Parse is Load of one file already read; path names the file in messages.
@@ -230,7 +315,7 @@ func Parse(path string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(f.Pods) == 0 {
+	if f.empty() {
 		return nil, &Error{File: path, Msg: "no Pod in the file"}
 	}
 	if err := f.validate(true); err != nil {
@@ -283,6 +368,8 @@ func (f *File) addDocument(doc *yaml.Node) error {
 	}
 	apiVersion, kind := scalarField(root, "apiVersion"), scalarField(root, "kind")
 	var obj any
+	var info *kindInfo
+	want := "v1"
 	switch kind {
 	case "Pod":
 		obj = &corev1.Pod{}
@@ -291,14 +378,18 @@ func (f *File) addDocument(doc *yaml.Node) error {
 	case "Secret":
 		obj = &corev1.Secret{}
 	case "":
-		return &Error{File: f.Path, Line: root.Line, Field: "kind", Msg: "required (Pod, ConfigMap or Secret)"}
+		return &Error{File: f.Path, Line: root.Line, Field: "kind", Msg: "required (" + kindNames + ")"}
 	default:
-		return &Error{File: f.Path, Line: keyLine(root, "kind"), Field: "kind", Msg: fmt.Sprintf("%q is not supported: podbox runs Pod, ConfigMap and Secret", kind)}
+		if info = kinds[kind]; info == nil {
+			return &Error{File: f.Path, Line: keyLine(root, "kind"), Field: "kind", Msg: fmt.Sprintf("%q is not supported: podbox runs %s", kind, kindNames)}
+		}
+		obj, want = info.new(), info.apiVersion
 	}
-	if apiVersion != "v1" {
-		return &Error{File: f.Path, Line: keyLine(root, "apiVersion"), Field: "apiVersion", Msg: fmt.Sprintf("must be v1 for kind %s, got %q", kind, apiVersion)}
+	if apiVersion != want {
+		return &Error{File: f.Path, Line: keyLine(root, "apiVersion"), Field: "apiVersion", Msg: fmt.Sprintf("must be %s for kind %s, got %q", want, kind, apiVersion)}
 	}
-	w := &walker{file: f.Path, lines: map[string]int{"": root.Line}, checkSupport: kind == "Pod"}
+	w := &walker{file: f.Path, lines: map[string]int{"": root.Line}, kind: info,
+		checkSupport: kind == "Pod" || info != nil && info.podPrefix != ""}
 	if err := w.walk(root, reflect.TypeOf(obj).Elem(), "", ""); err != nil {
 		return err
 	}
@@ -334,6 +425,8 @@ func (f *File) addDocument(doc *yaml.Node) error {
 			return err
 		}
 		f.Secrets = append(f.Secrets, o)
+	default:
+		return f.addWorkload(o, w.lines)
 	}
 	return nil
 }

@@ -112,7 +112,7 @@ func TestLoadErrors(t *testing.T) {
 		{"hostPath type", podHead + "  volumes:\n  - name: h\n    hostPath: {path: /tmp, type: Folder}\n  containers: [{name: a, image: b}]\n", 8, "spec.volumes[0].hostPath.type", "must be one of"},
 		{"hostPath relative", podHead + "  volumes:\n  - name: h\n    hostPath: {path: tmp}\n  containers: [{name: a, image: b}]\n", 8, "spec.volumes[0].hostPath.path", "absolute"},
 		{"medium", podHead + "  volumes:\n  - name: h\n    emptyDir: {medium: HugePages}\n  containers: [{name: a, image: b}]\n", 8, "spec.volumes[0].emptyDir.medium", "Memory"},
-		{"unsupported kind", "apiVersion: apps/v1\nkind: Deployment\n", 2, "kind", `"Deployment" is not supported`},
+		{"unsupported kind", "apiVersion: networking.k8s.io/v1\nkind: Ingress\n", 2, "kind", `"Ingress" is not supported`},
 		{"wrong apiVersion", "apiVersion: v2\nkind: Pod\n", 1, "apiVersion", "must be v1"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: p}\n", 1, "kind", "required"},
 		{"no pod", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", 0, "", "no Pod"},

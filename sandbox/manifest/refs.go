@@ -19,8 +19,24 @@ import (
 // image for env, package mounts for volumes), so that `get pod` shows the
 // references, and no secret value is copied into the pod.
 func (f *File) checkRefs() error {
+	type podV struct {
+		p *corev1.Pod
+		v *validator
+	}
+	var pods []podV
 	for _, p := range f.Pods {
-		v := &validator{file: f.files[p], lines: f.lines[p]}
+		pods = append(pods, podV{p, f.validator(p)})
+	}
+	for _, j := range f.Jobs {
+		s := f.src[j]
+		pods = append(pods, podV{JobPod(j, 0, 0), &validator{file: s.file, lines: s.lines, prefix: s.prefix}})
+	}
+	for _, c := range f.CronJobs {
+		s := f.src[c]
+		pods = append(pods, podV{JobPod(jobOfCronJob(c), 0, 0), &validator{file: s.file, lines: s.lines, prefix: s.prefix}})
+	}
+	for _, pv := range pods {
+		p, v := pv.p, pv.v
 		r := refChecker{f: f, v: v, ns: p.Namespace}
 		for i, vol := range p.Spec.Volumes {
 			r.volume(fmt.Sprintf("spec.volumes[%d]", i), &vol.VolumeSource)
@@ -149,7 +165,7 @@ func (r refChecker) container(field string, c *corev1.Container) {
 			}
 		}
 		if len(bad) > 0 {
-			r.f.Warnings = append(r.f.Warnings, fmt.Sprintf("%s:%d: %s: keys %s skipped: they are not valid environment variable names", r.v.file, r.v.line(ef), ef, strings.Join(bad, ", ")))
+			r.f.warn(fmt.Sprintf("%s:%d: %s%s: keys %s skipped: they are not valid environment variable names", r.v.file, r.v.line(ef), r.v.prefix, ef, strings.Join(bad, ", ")))
 		}
 	}
 	for i, e := range c.Env {
@@ -213,3 +229,13 @@ func namespaceOf(ns string) string {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// warn adds a warning once: the replicas of a workload would repeat it.
+func (f *File) warn(w string) {
+	for _, x := range f.Warnings {
+		if x == w {
+			return
+		}
+	}
+	f.Warnings = append(f.Warnings, w)
+}

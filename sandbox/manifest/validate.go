@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/podbox/podbox/sandbox/downward"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -64,15 +65,27 @@ func DefaultPullPolicy(image string) corev1.PullPolicy {
 func (f *File) validate(refs bool) error {
 	seen := map[string]bool{}
 	for _, p := range f.Pods {
-		v := &validator{file: f.files[p], lines: f.lines[p]}
+		v := f.validator(p)
 		v.pod(p)
 		key := p.Namespace + "/" + p.Name
 		if v.err == nil && seen[key] {
+			v.prefix = "" // the name comes from the workload's
 			v.fail("metadata.name", "pod %q is defined twice", p.Name)
 		}
 		seen[key] = true
 		if v.err != nil {
 			return v.err
+		}
+	}
+	// A Job's template is checked as the pod it makes.
+	for _, j := range f.Jobs {
+		if err := f.checkJobPod(j, f.src[j]); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.CronJobs {
+		if err := f.checkJobPod(jobOfCronJob(c), f.src[c]); err != nil {
+			return err
 		}
 	}
 	if !refs {
@@ -81,10 +94,25 @@ func (f *File) validate(refs bool) error {
 	return f.checkRefs()
 }
 
+func (f *File) checkJobPod(j *batchv1.Job, src source) error {
+	v := &validator{file: src.file, lines: src.lines, prefix: src.prefix}
+	v.pod(JobPod(j, 0, 0))
+	if v.err != nil {
+		return v.err
+	}
+	return nil
+}
+
+// validator is the validator of pod p's fields, with its file and lines.
+func (f *File) validator(p *corev1.Pod) *validator {
+	return &validator{file: f.files[p], lines: f.lines[p], prefix: f.prefix[p]}
+}
+
 type validator struct {
-	file  string
-	lines map[string]int
-	err   *Error
+	file   string
+	lines  map[string]int
+	prefix string // a workload's pod: the path of its template plus "." ("spec.template.")
+	err    *Error
 }
 
 // fail records the first error at field path; its line is the field's, or
@@ -93,11 +121,13 @@ func (v *validator) fail(field, format string, args ...any) {
 	if v.err != nil {
 		return
 	}
-	v.err = &Error{File: v.file, Line: v.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+	v.err = &Error{File: v.file, Line: v.line(field), Field: v.prefix + field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// line is the line of field (relative to the prefix), or of its nearest
+// parent.
 func (v *validator) line(field string) int {
-	for p := field; p != ""; {
+	for p := v.prefix + field; p != ""; {
 		if l, ok := v.lines[p]; ok {
 			return l
 		}

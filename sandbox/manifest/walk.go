@@ -21,6 +21,10 @@ type walker struct {
 	lines        map[string]int // "spec.containers[0].image" → line of its key
 	warnings     []string
 	checkSupport bool
+	// For a workload (kinds.go): the fields of the kind itself, and the
+	// path prefix of its pod template ("spec.template."), below which the
+	// Pod's list applies.
+	kind *kindInfo
 }
 
 var jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
@@ -72,9 +76,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 				return w.errf(k, p, "unknown field")
 			}
 			if w.checkSupport && !isEmpty(v) {
-				switch support(pat) {
+				switch w.support(pat) {
 				case unsupported:
-					w.warnings = append(w.warnings, fmt.Sprintf("%s:%d: %s: %s", w.file, k.Line, p, unsupportedMsg(pat)))
+					w.warnings = append(w.warnings, fmt.Sprintf("%s:%d: %s: %s", w.file, k.Line, p, w.unsupportedMsg(pat)))
 					fallthrough
 				case supportedAll: // check the types below, warn no more
 					inner := *w
