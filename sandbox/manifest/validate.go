@@ -66,6 +66,7 @@ func (f *File) validate(refs bool) error {
 	for _, p := range f.Pods {
 		v := &validator{file: f.files[p], lines: f.lines[p]}
 		v.pod(p)
+		f.Warnings = append(f.Warnings, v.warnings...)
 		key := p.Namespace + "/" + p.Name
 		if v.err == nil && seen[key] {
 			v.fail("metadata.name", "pod %q is defined twice", p.Name)
@@ -82,9 +83,15 @@ func (f *File) validate(refs bool) error {
 }
 
 type validator struct {
-	file  string
-	lines map[string]int
-	err   *Error
+	file     string
+	lines    map[string]int
+	err      *Error
+	warnings []string // "pod.yaml:12: spec.hostUsers: …"
+}
+
+// warn records a warning at field path.
+func (v *validator) warn(field, format string, args ...any) {
+	v.warnings = append(v.warnings, fmt.Sprintf("%s:%d: %s: %s", v.file, v.line(field), field, fmt.Sprintf(format, args...)))
 }
 
 // fail records the first error at field path; its line is the field's, or
@@ -189,13 +196,8 @@ func (v *validator) pod(p *corev1.Pod) {
 			v.dns(fmt.Sprintf("%s.hostnames[%d]", f, j), h, true)
 		}
 	}
-	if d := s.DNSConfig; d != nil {
-		for i, ns := range d.Nameservers {
-			if net.ParseIP(ns) == nil {
-				v.fail(fmt.Sprintf("spec.dnsConfig.nameservers[%d]", i), "must be an IP address, got %q", ns)
-			}
-		}
-	}
+	v.podNetwork(p)
+	v.podSecurity(p)
 }
 
 func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
