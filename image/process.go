@@ -57,8 +57,12 @@ var ErrNoCommand = errors.New("no command: the image has no ENTRYPOINT or CMD an
 //   - workingDir over WORKDIR, "/" by default.
 //   - USER (name, uid, and :group or :gid) under runAsUser and runAsGroup
 //     (the container's securityContext over the pod's), resolved against
-//     the rootfs's /etc/passwd and /etc/group; supplementary groups from
-//     /etc/group, plus the pod's supplementalGroups and fsGroup.
+//     the rootfs's /etc/passwd and /etc/group. The supplementary groups
+//     are containerd's (groups.go): the primary group, the image's
+//     /etc/group groups of the user (supplementalGroupsPolicy Merge, the
+//     default; not with Strict), the pod's supplementalGroups and fsGroup,
+//     so that `id` prints groups=2000,3000 for the docs' runAsGroup 3000 and
+//     fsGroup 2000.
 //     runAsNonRoot is checked as the kubelet checks it, with its words
 //     (ErrRunAsRoot, the reason CreateContainerConfigError): `up` stops
 //     there, before the pod starts, where the kubelet would leave the
@@ -126,23 +130,9 @@ func ProcessFor(cfg *imgspecv1.Image, pod *corev1.Pod, c *corev1.Container, root
 		return p, fmt.Errorf("container %q: %w", c.Name, err)
 	}
 	p.UID, p.GID = uint32(u.Uid), uint32(u.Gid)
-	seen := map[int64]bool{int64(u.Gid): true}
-	addGid := func(g int64) {
-		if !seen[g] {
-			seen[g] = true
-			p.AdditionalGids = append(p.AdditionalGids, uint32(g))
-		}
-	}
-	for _, g := range u.Sgids {
-		addGid(int64(g))
-	}
-	if psc := pod.Spec.SecurityContext; psc != nil {
-		for _, g := range psc.SupplementalGroups {
-			addGid(g)
-		}
-		if psc.FSGroup != nil {
-			addGid(*psc.FSGroup)
-		}
+	p.AdditionalGids, err = groupsFor(u, pod, ic.User, c, rootfs)
+	if err != nil {
+		return p, fmt.Errorf("container %q: %w", c.Name, err)
 	}
 	if u.Home != "" && envValue(p.Env, "HOME") == "" {
 		p.Env = append(p.Env, "HOME="+u.Home)

@@ -187,29 +187,33 @@ func TestProcessForUser(t *testing.T) {
 		wantErr  string
 		noRootfs bool
 	}{
-		{name: "no USER is root", uid: 0, gid: 0, home: "/root"},
-		{name: "by name", user: "www-data", uid: 33, gid: 33, groups: []uint32{29}, home: "/var/www"},
-		{name: "name with supplementary groups", user: "app", uid: 1000, gid: 1000, groups: []uint32{10, 29}, home: "/home/app"},
-		{name: "by uid", user: "33", uid: 33, gid: 33, groups: []uint32{29}},
-		{name: "uid not in passwd", user: "4242", uid: 4242, gid: 0},
-		{name: "uid:gid", user: "33:1000", uid: 33, gid: 1000},
-		{name: "name:group", user: "app:www-data", uid: 1000, gid: 33},
+		{name: "no USER is root", uid: 0, gid: 0, groups: []uint32{0}, home: "/root"},
+		{name: "by name", user: "www-data", uid: 33, gid: 33, groups: []uint32{33, 29}, home: "/var/www"},
+		{name: "name with supplementary groups", user: "app", uid: 1000, gid: 1000, groups: []uint32{1000, 10, 29}, home: "/home/app"},
+		{name: "by uid", user: "33", uid: 33, gid: 33, groups: []uint32{33, 29}},
+		{name: "uid not in passwd", user: "4242", uid: 4242, gid: 0, groups: []uint32{0}},
+		{name: "uid:gid", user: "33:1000", uid: 33, gid: 1000, groups: []uint32{1000, 29}},
+		{name: "name:group", user: "app:www-data", uid: 1000, gid: 33, groups: []uint32{33, 10, 29}},
 		{name: "missing user", user: "nobody-here", wantErr: "nobody-here"},
 		{name: "missing group", user: "app:nogroup", wantErr: "nogroup"},
 		{name: "name without rootfs", user: "www-data", noRootfs: true, wantErr: "www-data"},
-		{name: "uid without rootfs", user: "7", noRootfs: true, uid: 7, gid: 0},
-		{name: "pod runAsUser over USER", user: "www-data", podSC: &corev1.PodSecurityContext{RunAsUser: i64(1000)}, uid: 1000, gid: 1000, groups: []uint32{10, 29}},
+		{name: "uid without rootfs", user: "7", noRootfs: true, uid: 7, gid: 0, groups: []uint32{0}},
+		{name: "pod runAsUser over USER", user: "www-data", podSC: &corev1.PodSecurityContext{RunAsUser: i64(1000)}, uid: 1000, gid: 1000, groups: []uint32{1000, 10, 29}},
 		{name: "container runAsUser over pod's", user: "www-data", podSC: &corev1.PodSecurityContext{RunAsUser: i64(1000)},
-			ctr: &corev1.SecurityContext{RunAsUser: i64(33)}, uid: 33, gid: 33, groups: []uint32{29}},
-		{name: "runAsGroup keeps USER", user: "www-data", ctr: &corev1.SecurityContext{RunAsGroup: i64(5)}, uid: 33, gid: 5},
-		{name: "runAsUser and runAsGroup", ctr: &corev1.SecurityContext{RunAsUser: i64(1234), RunAsGroup: i64(99)}, uid: 1234, gid: 99},
+			ctr: &corev1.SecurityContext{RunAsUser: i64(33)}, uid: 33, gid: 33, groups: []uint32{33, 29}},
+		{name: "runAsGroup keeps USER", user: "www-data", ctr: &corev1.SecurityContext{RunAsGroup: i64(5)}, uid: 33, gid: 5, groups: []uint32{5, 29}},
+		{name: "runAsUser and runAsGroup", ctr: &corev1.SecurityContext{RunAsUser: i64(1234), RunAsGroup: i64(99)}, uid: 1234, gid: 99, groups: []uint32{99}},
+		{name: "the docs' example", ctr: &corev1.SecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(3000)}, podSC: &corev1.PodSecurityContext{FSGroup: i64(2000)},
+			uid: 1000, gid: 3000, groups: []uint32{3000, 10, 29, 2000}},
+		{name: "supplementalGroupsPolicy Strict", user: "www-data", podSC: &corev1.PodSecurityContext{SupplementalGroups: []int64{500}, SupplementalGroupsPolicy: ptrTo(corev1.SupplementalGroupsPolicyStrict)},
+			uid: 33, gid: 33, groups: []uint32{33, 500}},
 		{name: "supplementalGroups and fsGroup", user: "www-data", podSC: &corev1.PodSecurityContext{SupplementalGroups: []int64{500, 29}, FSGroup: i64(2000)},
-			uid: 33, gid: 33, groups: []uint32{29, 500, 2000}},
+			uid: 33, gid: 33, groups: []uint32{33, 29, 500, 2000}},
 		{name: "runAsNonRoot with root", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "CreateContainerConfigError: container has runAsNonRoot and image will run as root"},
 		{name: "runAsNonRoot with runAsUser 0", user: "1000", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true), RunAsUser: i64(0)}, wantErr: "container's runAsUser breaks non-root policy"},
 		{name: "runAsNonRoot on the pod, root by the image's USER", user: "0", podSC: &corev1.PodSecurityContext{RunAsNonRoot: bp(true)}, wantErr: "image will run as root"},
 		{name: "runAsNonRoot with a name", user: "app", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, wantErr: "image has non-numeric user (app), cannot verify user is non-root"},
-		{name: "runAsNonRoot with a uid", user: "1000", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, uid: 1000, gid: 1000, groups: []uint32{10, 29}},
+		{name: "runAsNonRoot with a uid", user: "1000", ctr: &corev1.SecurityContext{RunAsNonRoot: bp(true)}, uid: 1000, gid: 1000, groups: []uint32{1000, 10, 29}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &imgspecv1.Image{Config: imgspecv1.ImageConfig{Cmd: []string{"sh"}, User: tc.user}}
@@ -364,3 +368,5 @@ func TestContainerEnvAsKubelet(t *testing.T) {
 		t.Errorf("Args = %q, want %q", p.Args, want)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

@@ -320,6 +320,9 @@ func fillOne(dir string, v Volume) error {
 			return err
 		}
 	}
+	if v.fsGroup != nil {
+		return v.fsGroup.apply(root, true)
+	}
 	return nil
 }
 

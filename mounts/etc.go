@@ -20,19 +20,60 @@ type Etc struct {
 	Hosts, Resolv, Hostname string // file paths; "": not bound
 }
 
-// Hostname is the pod's host name, as the kubelet derives it: the pod's
+// ClusterDomain is the cluster's DNS domain, the kubelet's
+// --cluster-domain as kubeadm and kind set it: a pod with a subdomain is
+// host.subdomain.namespace.svc.ClusterDomain.
+const ClusterDomain = "cluster.local"
+
+// hostResolvConf is the host's resolver configuration, which dnsPolicy
+// Default (and ClusterFirst, without a cluster DNS) takes the search list
+// and options from; a variable for tests.
+var hostResolvConf = "/etc/resolv.conf"
+
+// shortHostname is the pod's host name as the kubelet's
+// GeneratePodHostNameAndDomain makes it: spec.hostname, else the pod's
 // name, cut to 63 characters without a trailing '-' or '.'.
-func Hostname(pod *corev1.Pod) string {
+func shortHostname(pod *corev1.Pod) string {
 	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
 	if len(h) > 63 {
 		h = strings.TrimRight(h[:63], "-.")
 	}
 	return h
 }
 
-// WriteEtc writes hosts (localhost, the pod's name at PodIP, hostAliases),
-// resolv.conf (nameserver DNSServer, then spec.dnsConfig) and hostname into
-// dir, creating it.
+// HostDomain is the pod's domain, subdomain.namespace.svc.ClusterDomain,
+// or "" without spec.subdomain.
+func HostDomain(pod *corev1.Pod) string {
+	if pod.Spec.Subdomain == "" {
+		return ""
+	}
+	ns := pod.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return pod.Spec.Subdomain + "." + ns + ".svc." + ClusterDomain
+}
+
+// Hostname is the pod's UTS host name and /etc/hostname: the short name
+// (spec.hostname, else the pod's name, at most 63 characters), or with
+// setHostnameAsFQDN and a subdomain the fully qualified one, as the
+// kubelet sets it.
+func Hostname(pod *corev1.Pod) string {
+	h := shortHostname(pod)
+	if f := pod.Spec.SetHostnameAsFQDN; f != nil && *f {
+		if d := HostDomain(pod); d != "" {
+			return h + "." + d
+		}
+	}
+	return h
+}
+
+// WriteEtc writes hosts (localhost, the pod's host name at PodIP, its FQDN
+// with a subdomain, hostAliases), resolv.conf (dnsPolicy and dnsConfig,
+// dns.go) and hostname into dir, creating it.
 func WriteEtc(pod *corev1.Pod, dir string) (Etc, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Etc{}, fmt.Errorf("writing /etc files: %w", err)
@@ -54,7 +95,9 @@ func WriteEtc(pod *corev1.Pod, dir string) (Etc, error) {
 	return e, nil
 }
 
-// hostsFile is the kubelet's managed hosts file with podbox's addresses.
+// hostsFile is the kubelet's managed hosts file (managedHostsFileContent)
+// with podbox's addresses: with a subdomain, the pod's line is
+// "IP<tab>host.sub.ns.svc.cluster.local<tab>host".
 func hostsFile(pod *corev1.Pod) string {
 	var b strings.Builder
 	b.WriteString("# Kubernetes-managed hosts file (podbox).\n")
@@ -64,57 +107,16 @@ func hostsFile(pod *corev1.Pod) string {
 	b.WriteString("fe00::0\tip6-mcastprefix\n")
 	b.WriteString("fe00::1\tip6-allnodes\n")
 	b.WriteString("fe00::2\tip6-allrouters\n")
-	fmt.Fprintf(&b, "%s\t%s\n", PodIP, Hostname(pod))
+	if d := HostDomain(pod); d != "" {
+		fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", PodIP, shortHostname(pod), d, shortHostname(pod))
+	} else {
+		fmt.Fprintf(&b, "%s\t%s\n", PodIP, shortHostname(pod))
+	}
 	if len(pod.Spec.HostAliases) > 0 {
 		b.WriteString("\n# Entries added by HostAliases.\n")
 		for _, a := range pod.Spec.HostAliases {
-			if len(a.Hostnames) > 0 {
-				fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
-			}
+			fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
 		}
 	}
 	return b.String()
-}
-
-// resolvConf points at slirp4netns's DNS forwarder, then adds dnsConfig's
-// nameservers (at most 3 in all, the resolver's limit), searches and options.
-func resolvConf(pod *corev1.Pod) string {
-	servers := []string{DNSServer}
-	var searches []string
-	var options []string
-	if d := pod.Spec.DNSConfig; d != nil {
-		for _, s := range d.Nameservers {
-			if !contains(servers, s) && len(servers) < 3 {
-				servers = append(servers, s)
-			}
-		}
-		searches = d.Searches
-		for _, o := range d.Options {
-			if o.Value != nil {
-				options = append(options, o.Name+":"+*o.Value)
-			} else {
-				options = append(options, o.Name)
-			}
-		}
-	}
-	var b strings.Builder
-	for _, s := range servers {
-		fmt.Fprintf(&b, "nameserver %s\n", s)
-	}
-	if len(searches) > 0 {
-		fmt.Fprintf(&b, "search %s\n", strings.Join(searches, " "))
-	}
-	if len(options) > 0 {
-		fmt.Fprintf(&b, "options %s\n", strings.Join(options, " "))
-	}
-	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

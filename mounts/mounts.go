@@ -38,6 +38,17 @@
 //     (TokenPlaceholder, TrustBundlePlaceholder), and up says so once.
 //   - Volume types podbox does not implement (persistentVolumeClaim, image,
 //     …; manifest.Load warns about them) are empty directories.
+//   - fsGroup (fsgroup.go) as the kubelet's SetVolumeOwnership, on every
+//     volume but hostPath (the kubelet leaves hostPath alone too): each
+//     file's group becomes fsGroup, files gain group rw (r on the
+//     read-only config volumes), directories setgid and group x, so that
+//     what a container writes there belongs to the group. On-disk volumes
+//     at Setup; tmpfs emptyDirs by their mount options (gid, mode 3777);
+//     secret and projected volumes once FillTmpfs has written them. The
+//     group must be mapped in podbox's user namespace (/etc/subgid), else
+//     `up` fails naming it. fsGroupChangePolicy OnRootMismatch skips the
+//     walk when the volume's root is right already, as the kubelet does;
+//     it matters only for volumes that outlive the pod.
 //   - hostPath is bound as is. Its `type` is checked on the host side before
 //     anything starts, as the kubelet does (DirectoryOrCreate and
 //     FileOrCreate create it, 0755 and 0644). A path that is missing (type
@@ -86,6 +97,7 @@ type Volume struct {
 	Content bool
 	Files   []File
 	dataDir string   // the atomic writer's ..<time> directory
+	fsGroup *fsGroup // the pod's fsGroup, for FillTmpfs; nil: none
 	subDirs []string // tmpfs content volumes: subPaths the containers mount that no file has, made as directories
 }
 
@@ -100,6 +112,7 @@ func VolumesDir(dataDir string) string { return filepath.Join(dataDir, "volumes"
 // are for the user (placeholders written).
 func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume, notes []string, err error) {
 	base := VolumesDir(dataDir)
+	group := fsGroupOf(pod)
 	vols = make(map[string]Volume, len(pod.Spec.Volumes))
 	now := time.Now()
 	for i := range pod.Spec.Volumes {
@@ -123,6 +136,7 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 			if s.Secret != nil || s.Projected != nil {
 				// The kubelet's memory-backed emptyDir: mode 1777.
 				vol.Kind, vol.TmpfsOptions = KindMemory, "mode=1777"
+				vol.fsGroup = group // after the files are written (FillTmpfs)
 				vol.subDirs = missingSubPaths(pod, vol)
 				vols[v.Name] = vol
 				continue
@@ -131,6 +145,9 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 		}
 		if ed := v.EmptyDir; ed != nil && ed.Medium == corev1.StorageMediumMemory {
 			vol.TmpfsOptions = "mode=1777" // tmpfs's own default, which the kubelet keeps
+			if group != nil {
+				vol.TmpfsOptions = group.tmpfsOptions()
+			}
 			if ed.SizeLimit != nil && ed.SizeLimit.Value() > 0 {
 				vol.TmpfsOptions += ",size=" + strconv.FormatInt(ed.SizeLimit.Value(), 10)
 			}
@@ -141,6 +158,11 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 		if vol.Kind == KindConfig {
 			if err := writeContentAt(dir, vol.dataDir, vol.Files); err != nil {
 				return nil, nil, fmt.Errorf("writing volume %q: %w", v.Name, err)
+			}
+		}
+		if group != nil && vol.Kind != KindMemory {
+			if err := group.applyAt(dir, vol.ReadOnly); err != nil {
+				return nil, nil, fmt.Errorf("volume %q: giving it to the pod's fsGroup: %w", v.Name, err)
 			}
 		}
 		vols[v.Name] = vol

@@ -20,7 +20,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestWriteEtc(t *testing.T) {
-	ndots := "2"
+	ndots, yes := "2", true
 	tests := []struct {
 		name string
 		pod  *corev1.Pod
@@ -35,7 +35,16 @@ func TestWriteEtc(t *testing.T) {
 			},
 		}}},
 		{"long-name", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("a", 62) + "-b.example"}}},
+		{"subdomain", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "shop"}, Spec: corev1.PodSpec{
+			Hostname: "busybox-1", Subdomain: "busybox-subdomain", DNSPolicy: corev1.DNSDefault,
+			DNSConfig: &corev1.PodDNSConfig{Searches: []string{"corp.example", "lan"}, Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &ndots}, {Name: "rotate"}}},
+		}}},
+		{"fqdn", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{
+			Subdomain: "sub", SetHostnameAsFQDN: &yes, DNSPolicy: corev1.DNSNone,
+			DNSConfig: &corev1.PodDNSConfig{Nameservers: []string{"192.0.2.1"}, Searches: []string{"ns1.svc.cluster-domain.example"}, Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &ndots}, {Name: "edns0"}}},
+		}}},
 	}
+	hostResolvConf = filepath.Join("testdata", "host-resolv.conf")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -180,6 +180,8 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 			w.Tmpfs = append(w.Tmpfs, podproto.Tmpfs{Path: v.Source, Options: v.TmpfsOptions})
 		}
 	}
+	w.VolumeLimits = volumeLimits(p, pp.vols)
+	w.Sysctls = podSysctls(p)
 	if pp.etc, err = mounts.WriteEtc(p, dirs.etcDir()); err != nil {
 		return nil, fmt.Errorf("writing /etc files: %w", err)
 	}
@@ -199,6 +201,9 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		}
 		if err := containerHooks(&pc, c, img.Config); err != nil {
 			return nil, err
+		}
+		for _, warn := range ocispec.RootlessWarnings(c) {
+			warnOnce(o.Err, warn)
 		}
 		w.Containers = append(w.Containers, pc)
 		ids = append(ids, pc.ID)

@@ -81,6 +81,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		if err := mounts.CheckHostPaths(pod); err != nil {
 			return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
 		}
+		for _, h := range hostPathHints(pod) {
+			fmt.Fprintf(o.Err, "warning: %s\n", h)
+		}
 		if st := probePod(pod.Name); st.alive {
 			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
 		}

@@ -33,6 +33,18 @@ var podFields = map[string]level{
 	"spec.securityContext.runAsNonRoot":       supportedAll,
 	"spec.securityContext.seccompProfile":     supportedAll,
 
+	// The pod's names, DNS and security (package mounts: etc.go, dns.go,
+	// fsgroup.go; image/groups.go; security.go; sandbox/pod/volumes.go).
+	"spec.hostname":                                 supportedAll,
+	"spec.subdomain":                                supportedAll, // the FQDN in /etc/hosts
+	"spec.setHostnameAsFQDN":                        supportedAll,
+	"spec.dnsPolicy":                                supportedAll, // no cluster DNS: ClusterFirst is Default, as the kubelet without one
+	"spec.hostUsers":                                supportedAll, // always a user namespace; true is warned about
+	"spec.securityContext.fsGroup":                  supportedAll,
+	"spec.securityContext.fsGroupChangePolicy":      supportedAll,
+	"spec.securityContext.supplementalGroupsPolicy": supportedAll,
+	"spec.securityContext.sysctls":                  supportedAll, // the safe ones; the rest is refused
+
 	// No API server, so no token to mount: accepted without effect
 	// (a projected serviceAccountToken source gets a placeholder file).
 	"spec.serviceAccountName":           supportedAll,
@@ -113,6 +125,7 @@ var containerFields = map[string]level{
 	"securityContext.privileged":               supportedAll, // true is refused (validate.go)
 	"securityContext.allowPrivilegeEscalation": supportedAll,
 	"securityContext.seccompProfile":           supportedAll,
+	"securityContext.procMount":                supportedAll,
 	"livenessProbe":                            supportedAll, // sandbox/pod/probe.go
 	"readinessProbe":                           supportedAll,
 	"startupProbe":                             supportedAll,

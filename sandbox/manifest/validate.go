@@ -64,9 +64,16 @@ func DefaultPullPolicy(image string) corev1.PullPolicy {
 // ConfigMaps and Secrets; the first problem wins.
 func (f *File) validate(refs bool) error {
 	seen := map[string]bool{}
+	warned := map[string]bool{} // a workload's replicas share their template's lines
 	for _, p := range f.Pods {
 		v := f.validator(p)
 		v.pod(p)
+		for _, w := range v.warnings {
+			if !warned[w] {
+				warned[w] = true
+				f.Warnings = append(f.Warnings, w)
+			}
+		}
 		key := p.Namespace + "/" + p.Name
 		if v.err == nil && seen[key] {
 			v.prefix = "" // the name comes from the workload's
@@ -109,10 +116,16 @@ func (f *File) validator(p *corev1.Pod) *validator {
 }
 
 type validator struct {
-	file   string
-	lines  map[string]int
-	prefix string // a workload's pod: the path of its template plus "." ("spec.template.")
-	err    *Error
+	file     string
+	lines    map[string]int
+	prefix   string // a workload's pod: the path of its template plus "." ("spec.template.")
+	err      *Error
+	warnings []string // "pod.yaml:12: spec.hostUsers: …"
+}
+
+// warn records a warning at field path.
+func (v *validator) warn(field, format string, args ...any) {
+	v.warnings = append(v.warnings, fmt.Sprintf("%s:%d: %s: %s", v.file, v.line(field), v.prefix+field, fmt.Sprintf(format, args...)))
 }
 
 // fail records the first error at field path; its line is the field's, or
@@ -219,13 +232,8 @@ func (v *validator) pod(p *corev1.Pod) {
 			v.dns(fmt.Sprintf("%s.hostnames[%d]", f, j), h, true)
 		}
 	}
-	if d := s.DNSConfig; d != nil {
-		for i, ns := range d.Nameservers {
-			if net.ParseIP(ns) == nil {
-				v.fail(fmt.Sprintf("spec.dnsConfig.nameservers[%d]", i), "must be an IP address, got %q", ns)
-			}
-		}
-	}
+	v.podNetwork(p)
+	v.podSecurity(p)
 }
 
 func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {

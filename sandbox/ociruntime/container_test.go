@@ -74,11 +74,12 @@ func TestContainerInside(t *testing.T) {
 			{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir}}},
 		},
 	}}
+	noEscalation := false // NoNewPrivs: 1 below
 	ctr := &corev1.Container{Name: "c", VolumeMounts: []corev1.VolumeMount{
 		{Name: "mem", MountPath: "/mem"},
 		{Name: "data", MountPath: "/data", SubPath: "sub"},
 		{Name: "host", MountPath: "/host", ReadOnly: true},
-	}}
+	}, SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &noEscalation}}
 	if err := mounts.CheckHostPaths(pod); err != nil {
 		t.Fatal(err)
 	}

@@ -18,14 +18,25 @@
 //     carries the pod's name).
 //   - What the runtime does for safety stays on, as `runc spec` sets it:
 //     masked and read-only /proc paths, read-only /sys (a fresh sysfs: the
-//     pod owns its network namespace), no_new_privs unless the container's
-//     securityContext.allowPrivilegeEscalation is true, and a seccomp
-//     profile (seccomp.go).
+//     pod owns its network namespace), and a seccomp profile (seccomp.go).
+//   - no_new_privs as the kubelet sets it (AddNoNewPrivileges): only when
+//     securityContext.allowPrivilegeEscalation is false. Unset leaves it
+//     off, as on a cluster, so a setuid binary in the image (su, ping) works
+//     as there; it can only ever reach the container's root, which is the
+//     user's own uid on the host.
+//   - procMount: Default keeps the masked and read-only /proc paths;
+//     Unmasked drops both lists, as the CRI does. The API server allows
+//     Unmasked only with hostUsers: false; a podbox pod is always in a user
+//     namespace of its own (hostUsers: false in effect), so Unmasked is
+//     honoured unless the manifest says hostUsers: true (refused at load).
 //   - Capabilities: the default set of containerd and Docker, which is what
 //     a Kubernetes container gets, adjusted by securityContext.capabilities
 //     (add/drop, names with or without CAP_, "ALL"). Inheritable and ambient
 //     stay empty (CVE-2022-24769), so a non-root process has none after
-//     execve, as on a cluster.
+//     execve, as on a cluster. The capabilities are real in the pod's user
+//     namespace; those the kernel checks only in the host's (SYS_TIME,
+//     SYS_MODULE, MKNOD for devices … rootless.go) are still given but
+//     have no effect, and `up` says so once per container that adds one.
 //   - /dev is left to the runtime: a tmpfs where runc creates null, zero,
 //     full, random, urandom and tty itself (binding /dev/tty here breaks
 //     it), plus devpts, shm and mqueue. No device list, no cgroupsPath and no
@@ -212,9 +223,11 @@ func Generate(o Options) (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	noNewPrivs := true
-	if sc != nil && sc.AllowPrivilegeEscalation != nil && *sc.AllowPrivilegeEscalation {
-		noNewPrivs = false
+	// The kubelet's AddNoNewPrivileges: only an explicit false sets it.
+	noNewPrivs := sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation
+	masked, readonlyPaths := MaskedPaths, ReadonlyPaths
+	if sc != nil && sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+		masked, readonlyPaths = nil, nil
 	}
 	readonly := sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
 
@@ -242,8 +255,8 @@ func Generate(o Options) (*specs.Spec, error) {
 		Annotations: annotations(o.Pod, o.Container),
 		Linux: &specs.Linux{
 			Namespaces:    namespaces(o.Pod),
-			MaskedPaths:   MaskedPaths,
-			ReadonlyPaths: ReadonlyPaths,
+			MaskedPaths:   masked,
+			ReadonlyPaths: readonlyPaths,
 		},
 	}
 	// After the capabilities: the default profile allows some syscalls

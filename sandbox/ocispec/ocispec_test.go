@@ -51,6 +51,10 @@ func TestGenerate(t *testing.T) {
 			Args: []string{"sh"}, Rootfs: "/rootfs", Terminal: true,
 			Container: &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &yes}},
 		}},
+		{name: "proc-unmasked", gidMapped: true, opts: Options{
+			Args: []string{"sh"}, Rootfs: "/rootfs",
+			Container: &corev1.Container{Name: "sh", SecurityContext: &corev1.SecurityContext{ProcMount: ptrTo(corev1.UnmaskedProcMount)}},
+		}},
 		{name: "seccomp-unconfined-pod", gidMapped: true, opts: Options{
 			Args: []string{"sh"}, Rootfs: "/rootfs", Pod: podSeccomp(unconfined),
 			Container: &corev1.Container{Name: "sh"},
@@ -207,5 +211,31 @@ func TestShareProcessNamespace(t *testing.T) {
 		if want := share == nil; hasPID != want {
 			t.Errorf("shareProcessNamespace %v: own PID namespace %v, want %v", share != nil, hasPID, want)
 		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func TestRootlessWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		add  []corev1.Capability
+		want []string // substrings, one per warning
+	}{
+		{name: "none", add: []corev1.Capability{"NET_ADMIN", "CAP_SYS_ADMIN"}},
+		{name: "one", add: []corev1.Capability{"sys_time", "NET_ADMIN"}, want: []string{`container "c": securityContext.capabilities.add: SYS_TIME has no effect rootless: the clock belongs to the host`}},
+		{name: "all", add: []corev1.Capability{"ALL"}, want: []string{"ALL: AUDIT_CONTROL, AUDIT_READ"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RootlessWarnings(&corev1.Container{Name: "c", SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: tc.add}}})
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %q, want %d warnings", got, len(tc.want))
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tc.want[i]) {
+					t.Errorf("warning %q lacks %q", got[i], tc.want[i])
+				}
+			}
+		})
 	}
 }

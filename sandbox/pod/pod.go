@@ -65,6 +65,23 @@
 //     reason and message (DeadlineExceeded) at once, its containers are
 //     stopped as at a stop but nothing restarts, and the pod keeps its
 //     status until `down`, as any finished pod.
+//   - emptyDir sizeLimit on disk (volumes.go): no filesystem quota is
+//     there to bound a directory rootless (a loop-mounted filesystem needs
+//     the host's root), so the pod measures each such volume as du does,
+//     as the kubelet's eviction manager measures them, and past the limit
+//     evicts itself as the kubelet does: the Evicted event, the pod Failed
+//     with reason Evicted and the kubelet's message ("Usage of EmptyDir
+//     volume "x" exceeds the limit "1Mi". "), its containers stopped
+//     within 2 s (the kubelet's eviction grace: 0, raised to its 2 s
+//     minimum) and not restarted. The measure runs every 2 s, or ten
+//     times as long as the last walk took, so a big volume costs at most
+//     a tenth of a core.
+//   - securityContext.sysctls are written by this process into its own
+//     network and IPC namespaces before any container runs, as a CRI
+//     runtime sets them on the pod's sandbox (the containers share those
+//     namespaces); runc refuses net.* in a container spec without a
+//     network namespace of its own. Only the kubelet's safe sysctls get
+//     here (package manifest refuses the rest).
 //   - Stopping: SIGTERM through the runtime, SIGKILL after
 //     terminationGracePeriodSeconds (or `down --grace-period N`, which
 //     only ever shortens it, as a second `kubectl delete` does; 0 kills at
@@ -222,7 +239,8 @@ type podProc struct {
 
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when the pod is asked to stop
-	haltCh   chan struct{} // closed when activeDeadlineSeconds is over: nothing (re)starts
+	haltCh   chan struct{} // closed when activeDeadlineSeconds is over or the pod is evicted: nothing (re)starts
+	haltOnce sync.Once
 	sups     sync.WaitGroup
 
 	killOnce  sync.Once
@@ -314,8 +332,28 @@ func (p *podProc) watchDeadline(d time.Duration) {
 		return
 	}
 	log.infof("activeDeadlineSeconds (%s) is over: stopping the containers", d)
-	p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.ReasonDeadlineExceeded, "", "%s", podproto.MessageDeadlineExceeded)
-	p.state.deadlineExceeded()
+	p.halt(podproto.EventTypeNormal, podproto.ReasonDeadlineExceeded, podproto.MessageDeadlineExceeded, nil)
+}
+
+// halt ends the pod for reason (DeadlineExceeded, Evicted): the event, the
+// pod Failed with reason and message, its containers stopped as at a stop
+// (within grace if not nil, else the pod's) and not restarted. Only the
+// first halt acts.
+func (p *podProc) halt(eventType, reason, message string, grace *time.Duration) {
+	first := false
+	p.haltOnce.Do(func() { first = true })
+	if !first {
+		return
+	}
+	p.state.events.record(time.Now(), eventType, reason, "", "%s", message)
+	p.state.halted(reason, message)
+	if grace != nil {
+		p.stopMu.Lock()
+		if p.stopGrace == nil || *grace < *p.stopGrace {
+			p.stopGrace = grace
+		}
+		p.stopMu.Unlock()
+	}
 	close(p.haltCh)
 	done := make(chan struct{})
 	go func() { p.sups.Wait(); close(done) }()
@@ -351,6 +389,9 @@ func (p *podProc) run() error {
 	go p.listenParent()
 	if d := p.w.ActiveDeadlineSeconds; d > 0 {
 		go p.watchDeadline(time.Duration(d) * time.Second)
+	}
+	if len(p.w.VolumeLimits) > 0 {
+		go p.watchVolumes()
 	}
 	started := make(chan struct{})
 	p.sups.Add(1)
@@ -443,6 +484,9 @@ func (p *podProc) setup() error {
 	p.mounts = append(p.mounts, "/proc")
 	if err := unix.Sethostname([]byte(w.Hostname)); err != nil {
 		return fmt.Errorf("setting the hostname: %w", err)
+	}
+	if err := writeSysctls(w.Sysctls); err != nil {
+		return err
 	}
 	if w.Runtime.CgroupTmpfs {
 		if err := unix.Mount("tmpfs", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755,size=4k"); err != nil {

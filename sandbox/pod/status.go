@@ -28,7 +28,9 @@ type podState struct {
 	events   *eventLog
 	netDown  *podproto.PodCondition // set once slirp4netns has exited
 	deleting bool
-	deadline bool // activeDeadlineSeconds is over: Failed, DeadlineExceeded
+	// haltReason and haltMessage: the pod was ended by activeDeadlineSeconds
+	// (DeadlineExceeded) or an eviction (Evicted): Failed with them.
+	haltReason, haltMessage string
 }
 
 // newPodState starts the status of the pod w describes: Pending, scheduled
@@ -161,11 +163,14 @@ func (s *podState) setFinal(name string) {
 	s.recomputeLocked()
 }
 
-// deadlineExceeded marks the pod Failed by its activeDeadlineSeconds.
-func (s *podState) deadlineExceeded() {
+// halted marks the pod Failed for reason (DeadlineExceeded, Evicted); the
+// first reason stays.
+func (s *podState) halted(reason, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.deadline = true
+	if s.haltReason == "" {
+		s.haltReason, s.haltMessage = reason, message
+	}
 	s.recomputeLocked()
 }
 
@@ -288,10 +293,10 @@ func (s *podState) recomputeLocked() {
 	default:
 		st.Phase = podproto.PodPending
 	}
-	if s.deadline {
+	if s.haltReason != "" {
 		// As the kubelet: Failed at once, whatever the containers do.
 		st.Phase = podproto.PodFailed
-		st.Reason, st.Message = podproto.ReasonDeadlineExceeded, podproto.MessageDeadlineExceeded
+		st.Reason, st.Message = s.haltReason, s.haltMessage
 	}
 	allReady := ready == len(st.ContainerStatuses) && ready > 0
 	conds := []podproto.PodCondition{

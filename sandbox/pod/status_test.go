@@ -2,6 +2,7 @@ package pod
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,7 +121,7 @@ func TestNetworkDown(t *testing.T) {
 func TestDeadlineExceeded(t *testing.T) {
 	s := newPodState(testWork(podproto.RestartAlways, 0, 1))
 	s.update("appa", running)
-	s.deadlineExceeded()
+	s.halted(podproto.ReasonDeadlineExceeded, podproto.MessageDeadlineExceeded)
 	if p := s.snapshot(); p.Status.Phase != podproto.PodFailed || p.Status.Reason != podproto.ReasonDeadlineExceeded ||
 		p.Status.Message != "Pod was active on the node longer than the specified deadline" {
 		t.Errorf("at the deadline: %s %q %q", p.Status.Phase, p.Status.Reason, p.Status.Message)
@@ -199,4 +200,18 @@ func TestReadyFollowsProbes(t *testing.T) {
 	s.resetProbes("appa")
 	s.setReady("appa", true)
 	check("restarted: startup again first", false, false, podproto.ConditionFalse)
+}
+
+// An eviction fails the pod with the kubelet's reason and message; a later
+// halt does not change them.
+func TestEvicted(t *testing.T) {
+	s := newPodState(testWork(podproto.RestartAlways, 0, 1))
+	s.update("appa", running)
+	msg := fmt.Sprintf(podproto.MessageEmptyDirLimit, "scratch", "1Mi")
+	s.halted(podproto.ReasonEvicted, msg)
+	s.halted(podproto.ReasonDeadlineExceeded, podproto.MessageDeadlineExceeded)
+	if p := s.snapshot(); p.Status.Phase != podproto.PodFailed || p.Status.Reason != "Evicted" ||
+		p.Status.Message != `Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ` {
+		t.Errorf("evicted: %s %q %q", p.Status.Phase, p.Status.Reason, p.Status.Message)
+	}
 }

@@ -82,6 +82,13 @@ type Work struct {
 
 	Dirs    Dirs    `json:"dirs"`
 	Runtime Runtime `json:"runtime"`
+	// Sysctls are the pod's securityContext.sysctls (the safe ones, each in
+	// a namespace of the pod's own), written by the pod before any
+	// container runs, as a CRI runtime sets them on the sandbox.
+	Sysctls []Sysctl `json:"sysctls,omitempty"`
+	// VolumeLimits are the on-disk emptyDirs with a sizeLimit: the pod
+	// measures them and is evicted past one, as by the kubelet.
+	VolumeLimits []VolumeLimit `json:"volumeLimits,omitempty"`
 	// Tmpfs are the pod's medium: Memory emptyDirs, mounted by the pod in
 	// its own mount namespace (so they go with it, even if it is killed).
 	Tmpfs []Tmpfs `json:"tmpfs,omitempty"`
@@ -238,6 +245,20 @@ type Tmpfs struct {
 	Options string `json:"options"`
 }
 
+// Sysctl is one kernel parameter, by its dotted name (net.ipv4.tcp_syncookies).
+type Sysctl struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// VolumeLimit is an on-disk emptyDir volume and its sizeLimit.
+type VolumeLimit struct {
+	Name  string `json:"name"`  // the volume's
+	Path  string `json:"path"`  // its directory
+	Bytes int64  `json:"bytes"` // the limit
+	Limit string `json:"limit"` // as the manifest wrote it, for the message ("1Mi")
+}
+
 // Port is a hostPort's host-side socket (builtin port driver), handed to
 // the pod's PID 1 as descriptor FD, which it serves from inside the pod's
 // network namespace to ChildPort.
@@ -343,6 +364,12 @@ const (
 	// MessageDeadlineExceeded is the kubelet's, for a pod past its
 	// activeDeadlineSeconds.
 	MessageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+
+	// ReasonEvicted is the kubelet's eviction: the pod's reason and the
+	// event's. MessageEmptyDirLimit is its message for an emptyDir past its
+	// sizeLimit (the volume's name, the limit).
+	ReasonEvicted        = "Evicted"
+	MessageEmptyDirLimit = "Usage of EmptyDir volume %q exceeds the limit %q. "
 
 	EventScheduled   = "Scheduled"
 	EventPulling     = "Pulling"
