@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 
+	"github.com/podbox/podbox/sandbox/podproto"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -24,6 +25,12 @@ func podStatusWord(p *corev1.Pod) string {
 		// Its process died: the container statuses it saved are no
 		// longer true (kubectl likewise shows Unknown for NodeLost).
 		return reasonGone
+	}
+	if st.Reason == podproto.ReasonDeadlineExceeded {
+		// activeDeadlineSeconds ended it: that is the story, not how its
+		// killed containers ended (kubectl get shows DeadlineExceeded for
+		// such a pod on a cluster).
+		return st.Reason
 	}
 	initializing := false
 	for i, cs := range st.InitContainerStatuses {

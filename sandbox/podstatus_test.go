@@ -47,6 +47,11 @@ func TestPodStatusWord(t *testing.T) {
 		{"failed", pod(corev1.PodFailed, nil, []corev1.ContainerState{done(1, reasonError)}), "Error"},
 		{"one done, one still running and ready", pod(corev1.PodRunning, nil, []corev1.ContainerState{running, done(0, reasonCompleted)}, corev1.PodReady), "Running"},
 		{"one done, one running, pod not ready", pod(corev1.PodRunning, nil, []corev1.ContainerState{running, done(0, reasonCompleted)}), "NotReady"},
+		{"activeDeadlineSeconds ended it", func() *corev1.Pod {
+			p := pod(corev1.PodFailed, nil, []corev1.ContainerState{done(137, reasonError)})
+			p.Status.Reason = "DeadlineExceeded"
+			return p
+		}(), "DeadlineExceeded"},
 		{"no reason: the exit code", pod(corev1.PodFailed, nil, []corev1.ContainerState{done(2, "")}), "ExitCode:2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ import (
 type UpOptions struct {
 	ManifestPaths []string           // required: YAML files or directories of Pods, ConfigMaps and Secrets (manifest.Load); "-": standard input
 	Detach        bool               // return once every container has been started (or failed to) once
+	Strict        bool               // a field podbox ignores is an error (the first of manifest.File.Ignored), not a warning
 	Wait          bool               // with Detach: then wait until every container is ready, or the pod Succeeded
 	WaitTimeout   time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
 	Runtime       string             // OCI runtime name or path; "": the first that works
@@ -67,6 +68,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	f, err := manifest.Load(o.ManifestPaths...)
 	if err != nil {
 		return 125, err
+	}
+	if o.Strict && len(f.Ignored) > 0 {
+		return 125, strictError(f.Ignored)
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(o.Err, "warning: %s\n", w)

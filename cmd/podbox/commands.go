@@ -12,6 +12,7 @@ func commands() []*cli.Command {
 		execCommand(),
 		getCommand(),
 		describeCommand(),
+		explainCommand(),
 		pullCommand(),
 		imagesCommand(),
 		rmiCommand(),

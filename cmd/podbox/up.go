@@ -18,6 +18,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
 			stallTimeoutFlag(),
+			&cli.BoolFlag{Name: "strict", Usage: "refuse a manifest with a field podbox ignores (an error naming its file and line instead of a warning); podbox explain says what podbox does with each field"},
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast), bypass (TCP clients reach the server itself; seccomp) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
 		Action: func(c *cli.Context) error {
@@ -37,6 +38,7 @@ func upCommand() *cli.Command {
 				code, err := sandbox.Up(c.Context, sandbox.UpOptions{
 					ManifestPaths: c.StringSlice("file"),
 					Detach:        c.Bool("detach"),
+					Strict:        c.Bool("strict"),
 					Wait:          c.Bool("wait"),
 					WaitTimeout:   c.Duration("timeout"),
 					Runtime:       c.String("runtime"),

@@ -267,14 +267,14 @@ func TestWorkloadErrors(t *testing.T) {
 
 func TestWorkloadWarnings(t *testing.T) {
 	y := strings.Replace(deployment, "  replicas: 2\n", "  replicas: 2\n  strategy: {type: Recreate}\n", 1) +
-		"        resources: {limits: {cpu: 1}}\n"
+		"        tty: true\n"
 	f, err := Parse("web.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"web.yaml:7: spec.strategy: ignored: up replaces all the pods at once (as strategy Recreate)",
-		"web.yaml:17: spec.template.spec.containers[0].resources: " + messages["resources"],
+		"web.yaml:17: spec.template.spec.containers[0].tty: not supported yet, ignored",
 	}
 	if strings.Join(f.Warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(f.Warnings, "\n"), strings.Join(want, "\n"))

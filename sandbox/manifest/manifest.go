@@ -74,11 +74,16 @@
 //     error too (`must be a string`), where sigs.k8s.io/yaml would lose the
 //     line. The line comes from walking the go.yaml.in/yaml/v3 node tree of
 //     the document against the Go type, field by field, with the json names.
-//   - A field Kubernetes knows but podbox does not implement yet (probes,
-//     resources, …) is a warning naming it (`…: not supported yet, ignored`),
-//     never silence; see supported.go for the list of what podbox honours.
-//     Fields left at their zero value (`resources: {}`, `hostNetwork: false`)
-//     mean the default and are not reported.
+//   - A field Kubernetes knows but podbox does not implement yet
+//     (hostNetwork, tty, …) is a warning naming it (`…: not supported yet,
+//     ignored`), never silence, and File.Ignored lists them so that `up
+//     --strict` refuses them; see supported.go for the list of what podbox
+//     honours, accepts without effect (scheduling, resources: notes say
+//     why) or refuses some values of. `podbox explain FIELD` and the table
+//     FIELDS.md are generated from that list over the whole corev1.Pod
+//     type (explain.go), so a field the API adds shows up as ignored.
+//     Fields left at their zero value (`resources: {}`, `hostNetwork:
+//     false`) mean the default and are not reported.
 //   - Validation covers what podbox relies on (names, images, ports, volume
 //     references, enum values) with the API server's messages where it has
 //     one, and defaults are filled as the API server does: namespace
@@ -142,6 +147,7 @@ type File struct {
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Warnings   []string // "pod.yaml:12: spec.containers[0].livenessProbe: not supported yet, ignored"
+	Ignored    []*Error // the fields podbox ignores, among Warnings: what `up --strict` refuses
 
 	lines     map[*corev1.Pod]map[string]int // field path → line, for validation messages
 	files     map[*corev1.Pod]string         // the file each pod came from
@@ -295,6 +301,7 @@ func (f *File) merge(g *File) {
 	f.ConfigMaps = append(f.ConfigMaps, g.ConfigMaps...)
 	f.Secrets = append(f.Secrets, g.Secrets...)
 	f.Warnings = append(f.Warnings, g.Warnings...)
+	f.Ignored = append(f.Ignored, g.Ignored...)
 	for p, l := range g.lines {
 		f.lines[p] = l
 	}
@@ -394,6 +401,7 @@ func (f *File) addDocument(doc *yaml.Node) error {
 		return err
 	}
 	f.Warnings = append(f.Warnings, w.warnings...)
+	f.Ignored = append(f.Ignored, w.ignored...)
 	js, err := json.Marshal(toPlain(root))
 	if err != nil {
 		return &Error{File: f.Path, Line: root.Line, Msg: err.Error()}

@@ -20,6 +20,7 @@ type walker struct {
 	file         string
 	lines        map[string]int // "spec.containers[0].image" → line of its key
 	warnings     []string
+	ignored      []*Error // the fields among warnings that podbox ignores
 	checkSupport bool
 	// For a workload (kinds.go): the fields of the kind itself, and the
 	// path prefix of its pod template ("spec.template."), below which the
@@ -78,12 +79,14 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path, pattern string) error 
 			if w.checkSupport && !isEmpty(v) {
 				switch w.support(pat) {
 				case unsupported:
-					w.warnings = append(w.warnings, fmt.Sprintf("%s:%d: %s: %s", w.file, k.Line, p, w.unsupportedMsg(pat)))
+					e := &Error{File: w.file, Line: k.Line, Field: p, Msg: w.unsupportedMsg(pat)}
+					w.warnings = append(w.warnings, e.Error())
+					w.ignored = append(w.ignored, e)
 					fallthrough
-				case supportedAll: // check the types below, warn no more
+				case supportedAll, acceptedOnly, refusedSome: // check the types below, warn no more
 					inner := *w
 					inner.checkSupport = false
-					inner.warnings = nil
+					inner.warnings, inner.ignored = nil, nil
 					if err := inner.walk(v, ft, p, pat); err != nil {
 						return err
 					}
