@@ -18,6 +18,8 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
 			stallTimeoutFlag(),
+			&cli.BoolFlag{Name: "prune", Usage: "remove the pods an earlier up of the same files made that the files no longer have (without it, up lists them)"},
+			&cli.BoolFlag{Name: "watch", Usage: "stay in the foreground and apply the files again whenever one of them changes; Ctrl-C stops the pods"},
 			&cli.StringFlag{Name: "port-driver", Usage: "forward hostPorts with `DRIVER` builtin (fast), bypass (TCP clients reach the server itself; seccomp) or slirp4netns (keeps the client's address), for every pod; default: the pod's podbox.io/port-driver annotation, else builtin"},
 		},
 		Action: func(c *cli.Context) error {
@@ -26,6 +28,9 @@ func upCommand() *cli.Command {
 			}
 			if c.Bool("wait") && !c.Bool("detach") {
 				return errors.New("up: --wait goes with -d (in the foreground, up runs until the pods finish)")
+			}
+			if c.Bool("watch") && c.Bool("detach") {
+				return errors.New("up: --watch runs in the foreground: drop -d")
 			}
 			if c.IsSet("timeout") && !c.Bool("wait") {
 				return errors.New("up: --timeout goes with --wait")
@@ -43,6 +48,8 @@ func upCommand() *cli.Command {
 					Store:         storeOptions(c),
 					LogLevel:      c.String("log-level"),
 					PortDriver:    c.String("port-driver"),
+					Prune:         c.Bool("prune"),
+					Watch:         c.Bool("watch"),
 					StallTimeout:  stallTimeout(c),
 					Out:           c.App.Writer,
 					Err:           c.App.ErrWriter,
