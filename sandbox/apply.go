@@ -7,16 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/manifest"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -380,13 +384,49 @@ func diffValue(path string, a, b any, out *[]string) {
 	*out = append(*out, path)
 }
 
-// lockUp makes reconciles exclusive among `up`s: an flock on
-// <data>/pods/.up.lock, held from the decisions until the pods are
-// started. lockPods cannot serve: startPod and the clean-ups take it
-// themselves, and a second flock on it in one process would wait for
-// ever.
-func lockUp() (unlock func(), err error) {
-	return lockFile(".up.lock")
+// lockUp makes the reconciles of the same pods exclusive among `up`s,
+// while those of other pods go on in parallel (10 `up -d` at once stay
+// parallel): one byte of <data>/pods/.up.lock per pod name (at a hash of
+// the name; two names on one byte only wait for each other), locked with
+// an open file description lock, in the order of the offsets so that two
+// ups never wait for each other in a circle. Held from the decisions until
+// the pods started. lockPods cannot serve: startPod and the clean-ups take
+// it themselves, and it is one lock for all pods.
+func lockUp(names []string) (unlock func(), err error) {
+	dir := podsDataDir()
+	if err := image.MkdirOwn(image.DataDir(), dir); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".up.lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking the pods: %w", err)
+	}
+	seen := map[int64]bool{}
+	var offs []int64
+	for _, n := range names {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(n))
+		off := int64(h.Sum32() & 0x7fffffff)
+		if !seen[off] {
+			seen[off] = true
+			offs = append(offs, off)
+		}
+	}
+	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+	for _, off := range offs {
+		lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: off, Len: 1}
+		for {
+			err = unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLKW, &lk)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking the pods: %w", err)
+		}
+	}
+	return func() { f.Close() }, nil
 }
 
 // reportSteps prints the decisions that are not plain creations.
@@ -413,7 +453,17 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 			return nil, nil, 125, fmt.Errorf("pod %q: %w", pod.Name, err)
 		}
 	}
-	unlock, err := lockUp()
+	// The pods of the files and those to prune, locked; then the
+	// decisions, under the lock.
+	candidates, err := stalePods(f, o.ManifestPaths)
+	if err != nil {
+		return nil, nil, 125, err
+	}
+	var names []string
+	for _, p := range f.Pods {
+		names = append(names, p.Name)
+	}
+	unlock, err := lockUp(append(names, candidates...))
 	if err != nil {
 		return nil, nil, 125, err
 	}
@@ -426,6 +476,7 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	if err != nil {
 		return nil, nil, 125, err
 	}
+	stale = slices.DeleteFunc(stale, func(n string) bool { return !slices.Contains(candidates, n) })
 	var gone []string
 	for _, n := range stale {
 		if !o.Prune {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/podbox/podbox/sandbox/manifest"
 	corev1 "k8s.io/api/core/v1"
@@ -53,5 +54,44 @@ func TestSpecDiff(t *testing.T) {
 func TestChangedWords(t *testing.T) {
 	if got := changedWords([]string{"a", "b", "c", "d", "e"}); got != "a, b, c and 2 more" {
 		t.Fatal(got)
+	}
+}
+
+func TestLockUpPerPod(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	unlock, err := lockUp([]string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := make(chan func(), 1)
+	go func() {
+		u, err := lockUp([]string{"c"}) // another pod: not held up
+		if err != nil {
+			t.Error(err)
+		}
+		other <- u
+	}()
+	select {
+	case u := <-other:
+		u()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock of pod c waited for those of a and b")
+	}
+	same := make(chan func(), 1)
+	go func() {
+		u, _ := lockUp([]string{"b"})
+		same <- u
+	}()
+	select {
+	case <-same:
+		t.Fatal("two ups held pod b at once")
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case u := <-same:
+		u()
+	case <-time.After(5 * time.Second):
+		t.Fatal("pod b's lock was not released")
 	}
 }

@@ -154,15 +154,12 @@ func (d Dirs) remove() error {
 // garbage of dead pods exclusive among podbox processes: an exclusive
 // flock on <data>/pods/.lock. The data directory is every pod's registry
 // whatever the runtime directory, so the lock lives there.
-func lockPods() (unlock func(), err error) { return lockFile(".lock") }
-
-// lockFile takes an exclusive flock on <data>/pods/<name>.
-func lockFile(name string) (unlock func(), err error) {
+func lockPods() (unlock func(), err error) {
 	dir := podsDataDir()
 	if err := image.MkdirOwn(image.DataDir(), dir); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("locking the pods directory: %w", err)
 	}

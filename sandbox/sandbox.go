@@ -41,10 +41,11 @@
 //   - Changed pods are stopped before the new ones bind their hostPorts
 //     (the same ports, usually), so the new pod's pull comes after the old
 //     pod's stop: a pull that fails leaves it stopped, and says so.
-//   - Two `up`s reconcile one after the other: an flock on
-//     <data>/pods/.up.lock from the decisions until the pods started.
-//     lockPods is not it, as creating a pod and cleaning one up take it
-//     themselves.
+//   - Two `up`s of the same pods reconcile one after the other, ups of
+//     other pods in parallel: a lock per pod name (a byte of
+//     <data>/pods/.up.lock, lockUp) from the decisions until the pods
+//     started. lockPods is not it: it is one lock for all pods, and
+//     creating a pod and cleaning one up take it themselves.
 //   - A foreground `up` of pods that run already (unchanged) follows them
 //     as its own (attach.go): their CRI log files as `logs -f` reads them
 //     (from their start), their end by polling, and Ctrl-C stops them
