@@ -18,6 +18,45 @@
 //
 // Decisions:
 //
+//   - `up` reconciles (apply.go), as `kubectl apply` and `docker compose
+//     up` do: per pod of the files, not running → create; running with the
+//     same normalised spec → "web: unchanged", untouched and nothing pulled
+//     (an `up` of an unchanged `:latest` pod must not copy the image
+//     again); running with another → stopped as `down` stops it (its grace
+//     period), then started, "web: recreated (containers[0].image
+//     changed)"; running but finished (kept for inspection) → removed and
+//     created. The normalised spec is the pod after the manifest's
+//     defaults, without what podbox or a cluster adds (uid, times,
+//     status), with the ConfigMaps it names and a hash of each Secret it
+//     names (a ConfigMap edit is a change too; no secret on disk). The
+//     named fields are a JSON diff of the recorded and the new spec: a
+//     defaulted field that follows another shows too (a tag change from
+//     :latest changes imagePullPolicy). `up` records, in the pod's data dir
+//     (applied.json), the absolute -f paths, the spec's hash and the spec;
+//     a pod without one (an older podbox) is compared by its pod.json.
+//   - Pods the files no longer have are the pods whose recorded -f paths
+//     are all among this up's: listed, and removed only with --prune, as
+//     compose's --remove-orphans (a pod of `up -f a.yaml -f b.yaml` is not
+//     pruned by `up -f a.yaml`, nor one of standard input).
+//   - Changed pods are stopped before the new ones bind their hostPorts
+//     (the same ports, usually), so the new pod's pull comes after the old
+//     pod's stop: a pull that fails leaves it stopped, and says so.
+//   - Two `up`s of the same pods reconcile one after the other, ups of
+//     other pods in parallel: a lock per pod name (a byte of
+//     <data>/pods/.up.lock, lockUp) from the decisions until the pods
+//     started. lockPods is not it: it is one lock for all pods, and
+//     creating a pod and cleaning one up take it themselves.
+//   - A foreground `up` of pods that run already (unchanged) follows them
+//     as its own (attach.go): their CRI log files as `logs -f` reads them
+//     (from their start), their end by polling, and Ctrl-C stops them
+//     through the control socket, as `down`. A foreground `up` is then the
+//     same whether or not an `up -d` ran before.
+//   - `up --watch` (watch.go) applies the files again when one changes:
+//     inotify on the files' directories (an editor that saves by rename
+//     replaces the file's inode), debounced 200 ms. Its pods start as `up
+//     -d` starts them, so that an edit can replace one while the others
+//     run on; Ctrl-C (or SIGTERM) stops the pods of the files as `down`. A
+//     file that does not load is printed and nothing changes.
 //   - The pod's namespaces come from one clone of /proc/self/exe made by the
 //     `up` process that already runs in podbox's user namespace (the same one
 //     the images were pulled in, so no second user namespace and no second

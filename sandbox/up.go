@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/podbox/podbox/image"
-	"github.com/podbox/podbox/mounts"
 	"github.com/podbox/podbox/sandbox/manifest"
 	"github.com/podbox/podbox/sandbox/ociruntime/probe"
 	"github.com/podbox/podbox/sandbox/podproto"
@@ -38,7 +37,9 @@ type UpOptions struct {
 	LogLevel      string             // passed to the pod's process
 	PortDriver    string             // builtin or slirp4netns for every pod; "": per pod (ports.go)
 	StallTimeout  time.Duration      // pulls give up on a silent registry after it (image.PullOptions)
-	Out           io.Writer          // pod names (-d) or the containers' output
+	Prune         bool               // remove the pods an earlier up of these files made that they no longer have (apply.go)
+	Watch         bool               // foreground: apply again whenever a manifest file changes (watch.go)
+	Out           io.Writer          // pod names (-d) or the containers' output; what reconcile did
 	Err           io.Writer          // warnings and pull progress
 }
 
@@ -65,53 +66,21 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	in := notifyInterrupts(ctx)
 	defer in.close()
 	ctx = in.ctx
-	f, err := manifest.Load(o.ManifestPaths...)
+	if o.Watch {
+		return watch(ctx, in, o)
+	}
+	f, err := loadManifests(o)
 	if err != nil {
 		return 125, err
 	}
-	if o.Strict && len(f.Ignored) > 0 {
-		return 125, strictError(f.Ignored)
-	}
-	for _, w := range f.Warnings {
-		fmt.Fprintf(o.Err, "warning: %s\n", w)
-	}
-	if len(f.Pods) == 0 {
-		return 125, fmt.Errorf("%s: no Pod in the files", f.Path)
-	}
-	if err := collectGarbage(o.Store); err != nil {
-		return 125, err
-	}
-	for _, pod := range f.Pods {
-		if err := mounts.CheckHostPaths(pod); err != nil {
-			return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
-		}
-		for _, h := range hostPathHints(pod) {
-			fmt.Fprintf(o.Err, "warning: %s\n", h)
-		}
-		if st := probePod(pod.Name); st.alive {
-			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
-		}
-	}
-	if err := slirp.CheckTun(); err != nil {
-		return 125, err
-	}
-	if _, err := slirp.Find(); err != nil {
-		return 125, err
-	}
-	// Ports before the pull: a port in use fails at once, nothing started.
-	ports, err := bindPorts(f.Pods, o.PortDriver)
-	if err != nil {
-		return 125, err
-	}
-	defer closePorts(ports)
-	store, err := image.OpenStore(o.Store)
-	if err != nil {
-		return 125, err
-	}
-	started, code, err := startPods(ctx, store, f, ports, o)
-	store.Shutdown()
+	started, steps, code, err := apply(ctx, f, o)
 	if code != 0 || err != nil {
 		return code, err
+	}
+	for i, h := range started {
+		if h == nil { // unchanged: followed and stopped as the others
+			started[i] = adoptPod(steps[i].pod, o.Store)
+		}
 	}
 	in.takeOver()
 	if o.Detach && in.firstSignal() == nil {
@@ -120,12 +89,58 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 				return code, err
 			}
 		}
-		for _, h := range started {
-			fmt.Fprintln(o.Out, h.name)
+		for i, h := range started {
+			if l := steps[i].words(); l != "" {
+				fmt.Fprintln(o.Out, l)
+			} else {
+				fmt.Fprintln(o.Out, h.name)
+			}
 		}
 		return 0, nil
 	}
+	reportSteps(o.Out, steps)
 	return foreground(started, o, in)
+}
+
+// loadManifests loads the files of an up and prints their warnings.
+func loadManifests(o UpOptions) (*manifest.File, error) {
+	f, err := manifest.Load(o.ManifestPaths...)
+	if err != nil {
+		return nil, err
+	}
+	if o.Strict && len(f.Ignored) > 0 {
+		return nil, strictError(f.Ignored)
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(o.Err, "warning: %s\n", w)
+	}
+	if len(f.Pods) == 0 {
+		return nil, fmt.Errorf("%s: no Pod in the files", f.Path)
+	}
+	return f, nil
+}
+
+// createPods starts the pods of f (not running, checked by the caller):
+// ports bound first, then pulls, then the pods.
+func createPods(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, int, error) {
+	if err := slirp.CheckTun(); err != nil {
+		return nil, 125, err
+	}
+	if _, err := slirp.Find(); err != nil {
+		return nil, 125, err
+	}
+	// Ports before the pull: a port in use fails at once, nothing started.
+	ports, err := bindPorts(f.Pods, o.PortDriver)
+	if err != nil {
+		return nil, 125, err
+	}
+	defer closePorts(ports)
+	store, err := image.OpenStore(o.Store)
+	if err != nil {
+		return nil, 125, err
+	}
+	defer store.Shutdown()
+	return startPods(ctx, store, f, ports, o)
 }
 
 // startPods pulls the images, chooses the runtime and starts the pods, on
@@ -209,6 +224,9 @@ type podHandle struct {
 	waitErr error
 	// early are the messages that came before "started".
 	early []podproto.ChildMsg
+	// proc is the PID 1 of a pod this up did not start (adoptPod); cmd
+	// is nil then.
+	proc *podProcess
 }
 
 // startPod clones the pod's PID 1 into new namespaces, starts slirp4netns
@@ -265,6 +283,9 @@ func startPod(ctx context.Context, store *image.Store, rt chosenRuntime, pod *co
 	}
 	if b, err := json.Marshal(pod); err == nil {
 		_ = writeFileAtomic(dirs.manifestFile(), b)
+	}
+	if err := writeApplied(dirs, o.ManifestPaths, pod, objs); err != nil {
+		return nil, err
 	}
 	logf, err := os.OpenFile(dirs.podLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -606,14 +627,14 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 		case <-noticeTimer:
 			for _, h := range pods {
 				if !said[h] && !gone[h] && !killing {
-					fmt.Fprintf(o.Err, "stopping pod %s: waiting for its process (pid %d); Ctrl-C again to kill now\n", h.name, h.cmd.Process.Pid)
+					fmt.Fprintf(o.Err, "stopping pod %s: waiting for its process (pid %d); Ctrl-C again to kill now\n", h.name, h.pid())
 				}
 			}
 		case <-killTimer:
 			for _, h := range pods {
 				if !gone[h] {
 					logrus.Warnf("pod %q: its process did not end: killing it", h.name)
-					_ = h.cmd.Process.Kill()
+					h.kill()
 				}
 			}
 		case ev := <-evs:

@@ -232,13 +232,13 @@ assert_no_pod_processes() {
     assert_no_pod_processes "$pod"
 }
 
-@test "pod: a second up of a running pod fails naming it; two pods run side by side" {
+@test "pod: a second up of a running pod leaves it (unchanged: tests/520-apply.bats); two pods run side by side" {
     local a b
     a=$(safename)
     b=$(safename)
     run_podbox up -d -f "$(render web.yaml "$a")"
-    run_podbox 125 up -d -f "$(render web.yaml "$a")"
-    assert "$output" =~ "pod \"$a\".*already running"
+    run_podbox up -d -f "$(render web.yaml "$a")"
+    assert "$output" == "$a: unchanged"
     run_podbox up -d -f "$(render web.yaml "$b")"
     # Each client sees its own pod's server on localhost:80.
     wait_for 20 grep -q "this is $a" "$(pod_datadir "$a")/logs/client.log"
