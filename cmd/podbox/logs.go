@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/podbox/podbox/sandbox"
@@ -33,7 +34,7 @@ func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "logs",
 		Usage:       "print a pod's container logs",
-		ArgsUsage:   "POD [CONTAINER]",
+		ArgsUsage:   "[pod/]POD [CONTAINER]",
 		Description: logsDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "only this container"},
@@ -45,7 +46,7 @@ func logsCommand() *cli.Command {
 			&cli.StringFlag{Name: "since", Usage: "only lines newer than a relative `DURATION` like 5s, 2m or 3h (or an RFC3339 time)"},
 			&cli.StringFlag{Name: "since-time", Usage: "only lines at or after an RFC3339 `TIME`"},
 			&cli.Int64Flag{Name: "limit-bytes", Usage: "at most `N` bytes of each container's log; 0: no limit"},
-			&cli.BoolFlag{Name: "prefix", Usage: "prefix each line with [pod/POD/CTR] (default: when several containers)"},
+			&cli.BoolFlag{Name: "prefix", Usage: "prefix each line with [pod/POD/CTR]", DefaultText: "when several containers"},
 		},
 		Action: func(c *cli.Context) error {
 			o, err := logsOptions(c, time.Now())
@@ -81,6 +82,12 @@ func logsOptions(c *cli.Context, now time.Time) (sandbox.LogsOptions, error) {
 		return o, errors.New("logs: name one pod (and at most one container)")
 	}
 	o.Pod = c.Args().First()
+	if kind, name, ok := strings.Cut(o.Pod, "/"); ok { // kubectl's TYPE/NAME
+		if kind != "pod" && kind != "pods" && kind != "po" {
+			return o, fmt.Errorf("logs: %q: podbox knows only pods", kind)
+		}
+		o.Pod = name
+	}
 	if c.Bool("all-containers") && o.Container != "" {
 		return o, fmt.Errorf("--all-containers=true should not be specified with container name %s", o.Container)
 	}
