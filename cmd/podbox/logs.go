@@ -82,11 +82,12 @@ func logsOptions(c *cli.Context, now time.Time) (sandbox.LogsOptions, error) {
 		return o, errors.New("logs: name one pod (and at most one container)")
 	}
 	o.Pod = c.Args().First()
-	if kind, name, ok := strings.Cut(o.Pod, "/"); ok { // kubectl's TYPE/NAME
-		if kind != "pod" && kind != "pods" && kind != "po" {
-			return o, fmt.Errorf("logs: %q: podbox knows only pods", kind)
-		}
+	// kubectl's TYPE/NAME; any other slash is left for the pod name's check.
+	switch kind, name, _ := strings.Cut(o.Pod, "/"); {
+	case kind == "pod" || kind == "pods" || kind == "po":
 		o.Pod = name
+	case otherKinds[kind] && name != "":
+		return o, fmt.Errorf("logs: %q: podbox knows only pods", kind)
 	}
 	if c.Bool("all-containers") && o.Container != "" {
 		return o, fmt.Errorf("--all-containers=true should not be specified with container name %s", o.Container)

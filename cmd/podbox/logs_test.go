@@ -23,6 +23,7 @@ func TestLogsFlagErrors(t *testing.T) {
 		{"all-containers with -c", "podbox logs web -c app --all-containers", "--all-containers=true should not be specified with container name app"},
 		{"-c and inline", "podbox logs web app -c app", "only one of -c or an inline [CONTAINER] arg is allowed"},
 		{"another kind", "podbox logs deploy/web", `logs: "deploy": podbox knows only pods`},
+		{"not a name", "podbox logs a/b", `pod name "a/b": must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit`},
 		{"no pod", "podbox logs", "logs: name one pod (and at most one container)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
