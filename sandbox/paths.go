@@ -83,8 +83,13 @@ func (d Dirs) etcDir() string         { return filepath.Join(d.Run, "etc") }
 func (d Dirs) logDir() string         { return filepath.Join(d.Data, "logs") }
 func (d Dirs) runRecord() string      { return filepath.Join(d.Data, "rundir") }
 
-// LogPath is the CRI log file of container c.
+// LogPath is a symbolic link to the CRI log file of container c's current
+// run (see containerLogDir).
 func (d Dirs) LogPath(c string) string { return filepath.Join(d.logDir(), c+".log") }
+
+// containerLogDir holds container c's CRI log files, <restartCount>.log,
+// the current run's and the previous one's (sandbox/pod's package doc).
+func (d Dirs) containerLogDir(c string) string { return filepath.Join(d.logDir(), c) }
 
 // checkPodsDirs checks podbox's runtime and data directories and their
 // pods directories (image.CheckRoot, image.CheckDir) before a command

@@ -192,7 +192,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		img := images[c.Name]
 		pc := podproto.Container{
 			Name: c.Name, Image: c.Image, Init: init, Sidecar: init && isSidecar(c),
-			ID: containerID(p.Name, c.Name), Bundle: dirs.bundle(c.Name), LogPath: dirs.LogPath(c.Name),
+			ID: containerID(p.Name, c.Name), Bundle: dirs.bundle(c.Name), LogDir: dirs.containerLogDir(c.Name), LogPath: dirs.LogPath(c.Name),
 			ImageID: img.Ref, Pull: img.Pull,
 		}
 		pc.Rootfs = filepath.Join(pc.Bundle, "rootfs")

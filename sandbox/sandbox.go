@@ -174,6 +174,19 @@
 //     finished, reason Gone), else from pod.json as Gone. Its answers have
 //     the JSON of a v1.Pod and a v1.EventList: the CLI decodes them into
 //     the corev1 types.
+//   - `logs` (logs.go) reads only the files of the pod's data dir
+//     (logs/<ctr>/<restartCount>.log, the current run's and the previous
+//     one's, as the kubelet keeps them), so it is the same while the pod
+//     runs and after it finished; the spec, when found, orders the
+//     containers (init first) and the status, while the pod runs, ends -f.
+//     Its flags are kubectl's (--since, --since-time, --tail applied before
+//     --since as the kubelet does, --timestamps, --limit-bytes, --previous,
+//     --prefix, --all-containers), with one difference: without -c it
+//     prints every container, prefixed [pod/POD/CTR] when there are several
+//     and merged in time order, where kubectl picks the default container;
+//     that is what a foreground `up` shows, and a developer's pod is often
+//     several containers. -f moves to a container's next run's file when it
+//     appears: the pod closes a run's file before it opens the next.
 //   - exec (exec.go here, the pod's half in package pod): the CLI sends a
 //     JSON request on ctl.sock, then, after 101 Switching Protocols, its
 //     own stdin (with -i), stdout and stderr by SCM_RIGHTS; PID 1 runs

@@ -561,7 +561,7 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 			if len(pods) > 1 {
 				label = h.name + "/" + c.Name
 			}
-			srcs = append(srcs, logSource{label: label, path: h.dirs.LogPath(c.Name)})
+			srcs = append(srcs, logSource{label: label, dir: h.dirs.containerLogDir(c.Name)})
 		}
 	}
 	mux := newLogMux(srcs, o.Out)

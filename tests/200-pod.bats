@@ -108,8 +108,11 @@ assert_no_pod_processes() {
     wait_for 40 pod_status_is "$pod" Completed
     run_podbox ps -a
     assert "$output" =~ "$pod +flaky +Terminated \(Completed\) +0 +1 " "one restart, then exit 0"
+    # As kubectl: the current run's log; --previous, the run before.
     run_podbox logs "$pod"
-    assert "$output" =~ "first run.*second run"
+    assert "$output" == "second run"
+    run_podbox logs "$pod" --previous
+    assert "$output" == "first run"
     run_podbox ps
     assert "$output" =~ "$pod +Completed +0/1 +1 " "finished pods stay listed"
     run_podbox down "$pod"

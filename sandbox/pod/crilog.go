@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,10 +26,38 @@ type criWriter struct {
 	now func() time.Time
 }
 
-func openCRILog(path string) (*criWriter, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+// openCRILog opens the log file of a container's run n (its restartCount
+// when it starts) in the container's log directory dir: <dir>/<n>.log, as
+// the kubelet names them. It points link (if not "") at it, and removes
+// the files of the runs before n-1: the current run's file and the
+// previous one's stay (logs --previous), never more, whatever the number
+// of restarts.
+func openCRILog(dir, link string, n int32) (*criWriter, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	name := strconv.Itoa(int(n)) + ".log"
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, err
+	}
+	if link != "" {
+		// A relative target, replaced by a rename: a reader of the link
+		// sees the old run's file or the new one's, never nothing.
+		tmp := link + ".new"
+		_ = os.Remove(tmp)
+		if err := os.Symlink(filepath.Join(filepath.Base(dir), name), tmp); err == nil {
+			_ = os.Rename(tmp, link)
+		}
+	}
+	if n >= 2 {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			k, err := strconv.Atoi(strings.TrimSuffix(e.Name(), ".log"))
+			if err == nil && strings.HasSuffix(e.Name(), ".log") && k < int(n)-1 {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
 	}
 	return &criWriter{f: f, now: time.Now}, nil
 }

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +26,9 @@ func TestCRIWriter(t *testing.T) {
 		{"two long lines", long + "\n" + long + "\n", []string{"stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:], "stdout P " + long[:maxLogLine], "stdout F " + long[maxLogLine:]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "c.log")
-			w, err := openCRILog(path)
+			dir := filepath.Join(t.TempDir(), "c")
+			path := filepath.Join(dir, "0.log")
+			w, err := openCRILog(dir, "", 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,5 +48,37 @@ func TestCRIWriter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCRILogRuns checks that each run gets its own file, that the link
+// follows the current one and that only the current and previous runs'
+// files are kept.
+func TestCRILogRuns(t *testing.T) {
+	logs := t.TempDir()
+	dir, link := filepath.Join(logs, "web"), filepath.Join(logs, "web.log")
+	for run := int32(0); run < 4; run++ {
+		w, err := openCRILog(dir, link, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.copyStream("stdout", strings.NewReader(fmt.Sprintf("run %d\n", run)))
+		w.Close()
+		b, err := os.ReadFile(link)
+		if err != nil || !strings.HasSuffix(string(b), fmt.Sprintf(" stdout F run %d\n", run)) {
+			t.Fatalf("run %d: link reads %q, %v", run, b, err)
+		}
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		want := []string{fmt.Sprintf("%d.log", run)}
+		if run > 0 {
+			want = []string{fmt.Sprintf("%d.log", run-1), fmt.Sprintf("%d.log", run)}
+		}
+		if fmt.Sprint(names) != fmt.Sprint(want) {
+			t.Errorf("run %d: files %v, want %v", run, names, want)
+		}
 	}
 }

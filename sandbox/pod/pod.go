@@ -40,9 +40,14 @@
 //     from --pid-file. The cleanup helper runs through it too.
 //   - Containers run with `create` + `start`; PID 1 holds their stdout and
 //     stderr pipes and writes each line to the container's CRI log file
-//     (`<RFC3339Nano> stdout|stderr F|P <line>`, one file per container,
-//     appended across restarts) under the pod's data dir, kept until down.
-//     No runtime process stays per container.
+//     (`<RFC3339Nano> stdout|stderr F|P <line>`) under the pod's data
+//     dir, kept until down. One file per run, named as the kubelet names
+//     them: logs/<ctr>/<restartCount>.log; a restart opens the next one
+//     and removes all but it and the previous run's, so `logs --previous`
+//     has the last terminated instance and a crash-looping container does
+//     not fill the disk with files; logs/<ctr>.log is a symbolic link to
+//     the current one (renamed over, so never missing), for whoever tails
+//     the file by hand. No runtime process stays per container.
 //   - Lifecycle as the kubelet: init containers in order, each retried per
 //     restartPolicy until it exits 0 (with Never, a failure fails the pod
 //     and no app container starts); app containers in parallel, created

@@ -215,7 +215,11 @@ func (c *container) runOnce(onStart func()) (code int, reason string, err error)
 		// dir is the pod's own and new.
 		_ = p.rt.Delete(ctx, c.spec.ID, true)
 	}
-	logw, err := openCRILog(c.spec.LogPath)
+	var run int32
+	if cs := p.state.containerStatus(name); cs != nil {
+		run = cs.RestartCount
+	}
+	logw, err := openCRILog(c.spec.LogDir, c.spec.LogPath, run)
 	if err != nil {
 		terminate(128, podproto.ReasonStartError, err.Error(), time.Time{})
 		return 128, podproto.ReasonStartError, err

@@ -127,8 +127,12 @@ type Container struct {
 	ID      string `json:"id"`                // the runtime's container name
 	Bundle  string `json:"bundle"`            // config.json written by the CLI
 	Rootfs  string `json:"rootfs"`            // where the pod mounts the root filesystem (config.json's root.path)
-	LogPath string `json:"logPath"`           // the CRI log file
-	ImageID string `json:"imageID"`           // the status's imageID: repo@digest, or sha256:<id>
+	// LogDir holds the container's CRI log files, one per run:
+	// <LogDir>/<restartCount>.log, the current run's and the previous
+	// one's. LogPath is a symbolic link to the current one.
+	LogDir  string `json:"logDir"`
+	LogPath string `json:"logPath"`
+	ImageID string `json:"imageID"` // the status's imageID: repo@digest, or sha256:<id>
 	// Pull says how `up` got the image, for the Pulling and Pulled
 	// events; nil: it was present.
 	Pull *Pull `json:"pull,omitempty"`
