@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
 
 	"github.com/podbox/podbox/sandbox"
 	"github.com/urfave/cli/v2"
@@ -17,7 +18,7 @@ func portForwardCommand() *cli.Command {
 		Description: "Listens on localhost (127.0.0.1 and ::1) and forwards each connection to the pod's own\n" +
 			"localhost:REMOTE, as kubectl port-forward. LOCAL 0 or empty (:80) takes a free port;\n" +
 			"REMOTE may be a containerPort's name. Ends with Ctrl-C (exit 0) or when the pod goes (exit 1).",
-		ArgsUsage: "POD [LOCAL:]REMOTE [...]",
+		ArgsUsage: "[pod/]POD [LOCAL:]REMOTE [...]",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "address", Usage: "addresses to listen on, comma separated: IPs or localhost (default: localhost)"},
 		},
@@ -27,8 +28,12 @@ func portForwardCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, unix.SIGINT, unix.SIGTERM)
 			defer stop()
+			pod := c.Args().First()
+			for _, kind := range []string{"pod/", "pods/", "po/"} { // kubectl's TYPE/NAME
+				pod = strings.TrimPrefix(pod, kind)
+			}
 			err := sandbox.PortForward(ctx, sandbox.PortForwardOptions{
-				Pod:       c.Args().First(),
+				Pod:       pod,
 				Ports:     c.Args().Slice()[1:],
 				Addresses: c.StringSlice("address"),
 				Out:       c.App.Writer,

@@ -75,11 +75,12 @@ func dialLoopback(port int) (*os.File, error) {
 		return f, nil
 	}
 	// The IPv4 error is the one users expect; the IPv6 one only adds
-	// "cannot assign requested address" when the pod has no ::1.
-	if len(errs) == 2 && errors.Is(errs[1], unix.EADDRNOTAVAIL) {
+	// "cannot assign requested address" when the pod has no ::1. One line
+	// either way: the CLI prints it as one.
+	if errors.Is(errs[1], unix.EADDRNOTAVAIL) {
 		return nil, errs[0]
 	}
-	return nil, errors.Join(errs...)
+	return nil, fmt.Errorf("%w; %w", errs[0], errs[1])
 }
 
 // serveRoot serves POST /root?container=C ("": the first app container):
