@@ -198,6 +198,12 @@
 //     unknown or stopped container is refused before anything runs (exit
 //     125); a missing command is 127, other runtime failures 126 (Podman's
 //     codes).
+//   - port-forward and cp (portforward.go, cp.go; the pod's half in
+//     sandbox/pod/tools.go): PID 1 connects to the pod's loopback port, or
+//     opens the container's /proc/<pid>/root, and passes the descriptor by
+//     SCM_RIGHTS; the CLI splices the bytes, or walks the container's files
+//     with openat2(RESOLVE_IN_ROOT) and O_NOFOLLOW, so PID 1 does no work
+//     per byte and keeps nothing.
 //   - Events: PID 1 records them (package pod); Pulling/Pulled come from
 //     `up`, in the work.
 //   - Secret and projected volumes are tmpfs the pod's PID 1 mounts (in

@@ -10,6 +10,8 @@ func commands() []*cli.Command {
 		psCommand(),
 		logsCommand(),
 		execCommand(),
+		portForwardCommand(),
+		cpCommand(),
 		getCommand(),
 		describeCommand(),
 		explainCommand(),

@@ -22,6 +22,10 @@ import (
 //	              ?gracePeriodSeconds=N shortens its grace period (0: SIGKILL now)
 //	POST /exec    run a process in a container (exec.go): an ExecRequest,
 //	              then 101 Switching Protocols and the stdio by SCM_RIGHTS
+//	POST /portforward?port=N  a TCP socket connected to the pod's port N, by
+//	              SCM_RIGHTS after 101 (tools.go)
+//	POST /root?container=C    the container's root directory, O_PATH, by
+//	              SCM_RIGHTS after 101 (tools.go)
 //
 // The server also saves the pod and its events beside the socket
 // (status.json) whenever they change, so that a pod whose process died
@@ -77,9 +81,13 @@ func (p *podProc) serveCtlRequest(w *responder, r *request) {
 		w.reply(202, nil)
 	case "POST /exec":
 		p.serveExec(w, r)
+	case "POST /portforward":
+		p.servePortForward(w, r)
+	case "POST /root":
+		p.serveRoot(w, r)
 	default:
 		switch r.path {
-		case "/pod", "/events", "/stop", "/exec":
+		case "/pod", "/events", "/stop", "/exec", "/portforward", "/root":
 			w.fail(405, "method not allowed: "+r.method)
 		default:
 			w.fail(404, "not found: "+r.path)

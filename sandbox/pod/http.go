@@ -125,6 +125,7 @@ var statusText = map[int]string{
 	409: "Conflict",
 	413: "Request Entity Too Large",
 	500: "Internal Server Error",
+	502: "Bad Gateway",
 }
 
 // reply answers with status and v as JSON (no body if v is nil).
