@@ -78,3 +78,48 @@ start_registry2() {
     run_podbox 125 pull "$reg2/busybox:1.0"
     assert "$output" =~ "registry unreachable" "absent image"
 }
+
+@test "ps -o name, json, yaml, wide; get -o wide, name" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 600)"
+    wait_for 20 pod_status_is "$pod" Running
+
+    run_podbox ps -o name
+    assert "$output" =~ "(^|$'\n')pod/$pod($|$'\n')" "ps -o name"
+    run_podbox ps -o json
+    assert "$(jq -r '.apiVersion + " " + .kind' <<<"$output")" == "v1 List" "ps -o json is a v1 List"
+    assert "$(jq -r --arg p "$pod" '.items[] | select(.metadata.name == $p) | .kind + " " + .status.phase' <<<"$output")" == "Pod Running" "the pod in it"
+    run_podbox ps -o yaml
+    assert "$output" =~ "kind: List" "ps -o yaml"
+    assert "$output" =~ "name: $pod" "ps -o yaml names the pod"
+    run_podbox ps -o wide
+    assert "${lines[0]}" =~ "^NAME +STATUS +READY +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES$" "ps -o wide header"
+    assert "$output" =~ "$pod +Running +1/1 +0 +[0-9]+s +[0-9.]+ +[^ ]+ +<none> +<none>" "ps -o wide row"
+    run_podbox get pods -o wide
+    assert "${lines[0]}" =~ "^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES$" "get -o wide header"
+    run_podbox get pod "$pod" -o name
+    assert "$output" == "pod/$pod" "get -o name"
+    run_podbox 125 ps -o table
+    assert "$output" =~ "is not one of wide, json, yaml, name" "a bad -o"
+    run_podbox down "$pod"
+}
+
+@test "ps -w prints the table, then a line when a pod starts, without the header again" {
+    run_podbox_bg ps -w
+    local ps_pid=$bg_pid ps_log=$bg_log
+    wait_for --alive "$ps_pid" --log "$ps_log" 10 grep -q '^NAME ' "$ps_log"
+
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 600)"
+    wait_for --alive "$ps_pid" --log "$ps_log" 20 grep -Eq "^$pod +Running +1/1 " "$ps_log"
+    run_podbox down "$pod"
+    # It goes: the row once more, as kubectl prints a deleted pod.
+    local n
+    wait_for --alive "$ps_pid" --log "$ps_log" 20 test "$(grep -c "^$pod " "$ps_log")" -ge 2
+    kill -TERM "$ps_pid"
+    wait "$ps_pid" || die "ps -w exited with $? on SIGTERM"
+    n=$(grep -c '^NAME ' "$ps_log")
+    assert "$n" == 1 "one header in: $(cat "$ps_log")"
+}
