@@ -123,3 +123,44 @@ start_registry2() {
     n=$(grep -c '^NAME ' "$ps_log")
     assert "$n" == 1 "one header in: $(cat "$ps_log")"
 }
+
+@test "completion: the bash script completes a running pod's name, and its container after -c" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 600)"
+
+    run_podbox completion bash
+    local script=$BATS_TEST_TMPDIR/podbox.bash
+    echo "$output" >"$script"
+    # As bash calls it on Tab: COMP_LINE up to the cursor, COMP_WORDS split
+    # at bash's word breaks.
+    complete_in_bash() {
+        PATH=$(dirname "$PODBOX"):$PATH bash -c '
+            source "$1"; shift
+            COMP_LINE="podbox $*"; COMP_POINT=${#COMP_LINE}
+            COMP_WORDS=(podbox "$@"); COMP_CWORD=$#
+            _podbox
+            printf "%s\n" "${COMPREPLY[@]}"' _ "$script" "$@"
+    }
+    run complete_in_bash logs "${pod:0:6}"
+    assert "$status" == 0 "bash ran the completion: $output"
+    assert "$output" =~ "(^|$'\n')$pod($|$'\n')" "pod name after logs"
+    run complete_in_bash logs "$pod" -c ""
+    assert "$output" == "sleeper" "container after -c"
+    run complete_in_bash d
+    assert "$output" == $'down\ndescribe' "commands"
+    run complete_in_bash ps --w
+    assert "$output" == "--watch" "flags"
+
+    # The hidden entry the scripts call, directly.
+    run_podbox __complete describe pod ""
+    assert "$output" =~ "(^|$'\n')$pod($|$'\n')" "__complete describe pod"
+    run_podbox __complete completion ""
+    assert "$output" == $'bash\nzsh\nfish' "shells"
+    run_podbox completion zsh
+    assert "$output" =~ "compdef _podbox podbox" "zsh script"
+    run_podbox completion fish
+    assert "$output" =~ "complete -c podbox" "fish script"
+    run_podbox 125 completion tcsh
+    run_podbox down "$pod"
+}

@@ -19,5 +19,7 @@ func commands() []*cli.Command {
 		systemCommand(),
 		infoCommand(),
 		versionCommand(),
+		completionCommand(),
+		completeCommand(),
 	}
 }
