@@ -87,6 +87,22 @@
 //     without rewriting it, still works. Retrying a removal after ENOSPC
 //     instead would not do: a failed save leaves the store's memory ahead of
 //     its files.
+//   - A pull from a registry of an image the store already holds under that
+//     name first asks the registry for the tag's manifest digest (one HEAD,
+//     docker.GetDigest, under the stall timer) and copies nothing when the
+//     stored image was pulled by that digest: one line, `busybox:latest: up
+//     to date`, no progress. This is Podman's pull policy "newer", and it is
+//     what imagePullPolicy Always (the default for :latest) means here
+//     (issue 12). The kubelet pulls too, but a pull of an unchanged image
+//     copies nothing there either; podbox just says so. If the registry
+//     cannot be reached (refused, no route, no such host, or silent for the
+//     stall timeout), the stored image is used with one warning line naming
+//     the registry and the digest used, and the pod starts: the kubelet
+//     would fail the pull (ErrImagePull), but a laptop is often offline and
+//     its user wants the image they have. Any other answer (401, unknown
+//     tag, a registry without Docker-Content-Digest) goes on to the pull,
+//     which reports it as before; an image that is not stored is pulled,
+//     or fails, as before.
 //   - imagePullPolicy and the command, env, workingDir and user of a
 //     container follow Kubernetes (see DefaultPullPolicy and ProcessFor).
 package image

@@ -182,6 +182,9 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	if err != nil {
 		return nil, &PullError{Ref: input, Err: fmt.Errorf("%w: %w", ErrBadReference, err)}
 	}
+	if img, err := s.keepLocal(ctx, s.systemContext(o, registry), named, srcRef, o); img != nil || err != nil {
+		return img, err
+	}
 	if t := o.StallTimeout; t >= 0 {
 		if t == 0 {
 			t = DefaultStallTimeout

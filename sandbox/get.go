@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +17,7 @@ import (
 type GetOptions struct {
 	Name   string    // "": every pod
 	Output string    // "" (a table), wide, yaml, json or name
+	Watch  bool      // then print a line per change until ctx ends (watchTable)
 	Out    io.Writer // required
 	Err    io.Writer // nil: no "No resources found"
 }
@@ -30,29 +30,43 @@ func Get(ctx context.Context, o GetOptions) error {
 	default:
 		return fmt.Errorf("-o: %q is not one of yaml, json, wide, name", o.Output)
 	}
-	var pods []*corev1.Pod
-	if o.Name != "" {
-		p, _, err := loadPod(ctx, o.Name, false)
-		if err != nil {
-			return err
-		}
-		pods = append(pods, p)
-	} else {
-		names, err := podNames()
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			if p, _, err := loadPod(ctx, n, false); err == nil {
-				pods = append(pods, p)
-			}
-		}
-		if len(pods) == 0 && o.Err != nil && (o.Output == "" || o.Output == "wide") {
-			fmt.Fprintln(o.Err, "No resources found")
-			return nil
-		}
+	if o.Watch {
+		return watchTable(ctx, watchOptions{output: o.Output, out: o.Out, snapshot: func(ctx context.Context) (podTable, error) {
+			pods, err := getPods(ctx, o.Name)
+			return getTable(pods, o.Output == "wide"), err
+		}})
+	}
+	pods, err := getPods(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	if o.Name == "" && len(pods) == 0 && o.Err != nil && (o.Output == "" || o.Output == "wide") {
+		fmt.Fprintln(o.Err, "No resources found")
+		return nil
 	}
 	return renderPods(o.Out, pods, o.Output, o.Name != "")
+}
+
+// getPods loads pod name, or every pod that loads.
+func getPods(ctx context.Context, name string) ([]*corev1.Pod, error) {
+	if name != "" {
+		p, _, err := loadPod(ctx, name, false)
+		if err != nil {
+			return nil, err
+		}
+		return []*corev1.Pod{p}, nil
+	}
+	names, err := podNames()
+	if err != nil {
+		return nil, err
+	}
+	var pods []*corev1.Pod
+	for _, n := range names {
+		if p, _, err := loadPod(ctx, n, false); err == nil {
+			pods = append(pods, p)
+		}
+	}
+	return pods, nil
 }
 
 // loadPod returns pod name as its PID 1 serves it (with its events if
@@ -163,25 +177,30 @@ func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) err
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
-	if output == "wide" {
-		head += "\tIP\tNODE"
+	writeTable(w, getTable(pods, output == "wide"))
+	return nil
+}
+
+// getTable is kubectl's pod table: NAME READY STATUS RESTARTS AGE, and
+// with wide IP NODE NOMINATED NODE READINESS GATES.
+func getTable(pods []*corev1.Pod, wide bool) podTable {
+	t := podTable{head: []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}, pad: 3, age: 4}
+	if wide {
+		t.head = append(t.head, wideHead...)
 	}
-	fmt.Fprintln(tw, head)
 	for _, p := range pods {
 		ready, total, restarts := readyRestarts(p)
 		since := p.Status.StartTime
 		if since == nil && !p.CreationTimestamp.IsZero() {
 			since = &p.CreationTimestamp
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, podStatusWord(p), restarts, orNone(age(since)))
-		if output == "wide" {
-			fmt.Fprintf(tw, "\t%s\t%s", orNone(p.Status.PodIP), orNone(p.Spec.NodeName))
+		cells := []string{p.Name, fmt.Sprintf("%d/%d", ready, total), podStatusWord(p), fmt.Sprint(restarts), orNone(age(since))}
+		if wide {
+			cells = append(cells, wideCells(p)...)
 		}
-		fmt.Fprintln(tw)
+		t.rows = append(t.rows, podRow{key: p.Name, pod: p, cells: cells})
 	}
-	return tw.Flush()
+	return t
 }
 
 func orNone(s string) string {

@@ -3,14 +3,11 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/podbox/podbox/image"
@@ -61,28 +58,14 @@ func probePod(name string) podProbe {
 // runtime directory they run from) and those with a directory in the
 // current runtime directory. It checks the directories first
 // (checkPodsDirs): one podbox cannot read is an error, not an empty list.
-// Entries that are not valid pod names are not pods (.lock, a stray file).
 func podNames() ([]string, error) {
 	if err := checkPodsDirs(); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, dir := range []string{podsRunDir(), podsDataDir()} {
-		ents, err := os.ReadDir(dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("listing pods: %w", err)
-		}
-		for _, e := range ents {
-			if e.IsDir() && ValidatePodName(e.Name()) == nil {
-				seen[e.Name()] = true
-			}
-		}
+	names, err := readPodNames()
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	return names, nil
 }
 
@@ -112,7 +95,8 @@ func leftoverPods(so image.StoreOptions, known []string) []string {
 // ListOptions say how to list pods.
 type ListOptions struct {
 	Containers bool               // one row per container instead of per pod
-	Format     string             // "" (a table) or "json" (a v1.PodList)
+	Format     string             // "" (a table), wide, json or yaml (a v1 List of the Pods), name (pod/NAME)
+	Watch      bool               // then print a line per change until ctx ends (watchTable)
 	Store      image.StoreOptions // the image store, for storage containers left by pods that are gone
 	Out        io.Writer          // required
 }
@@ -120,9 +104,37 @@ type ListOptions struct {
 // List prints the pods: NAME STATUS READY RESTARTS AGE. A pod whose process
 // died is listed with status Gone until `podbox down` cleans it.
 func List(ctx context.Context, o ListOptions) error {
-	names, err := podNames()
+	switch o.Format {
+	case "", "json", "yaml", "name":
+	case "wide":
+		if o.Containers {
+			return fmt.Errorf("-o wide lists pods: leave out -a")
+		}
+	default:
+		return fmt.Errorf("-o: %q is not one of wide, json, yaml, name", o.Format)
+	}
+	if o.Watch {
+		return watchTable(ctx, watchOptions{output: o.Format, out: o.Out, snapshot: func(context.Context) (podTable, error) {
+			pods, err := listPods(o.Store)
+			return psTable(pods, o.Containers, o.Format == "wide"), err
+		}})
+	}
+	pods, err := listPods(o.Store)
 	if err != nil {
 		return err
+	}
+	if o.Format != "" && o.Format != "wide" {
+		return renderPods(o.Out, pods, o.Format, false)
+	}
+	writeTable(o.Out, psTable(pods, o.Containers, o.Format == "wide"))
+	return nil
+}
+
+// listPods reads every pod for ps, sorted by name.
+func listPods(so image.StoreOptions) ([]*corev1.Pod, error) {
+	names, err := podNames()
+	if err != nil {
+		return nil, err
 	}
 	var pods []*corev1.Pod
 	for _, n := range names {
@@ -144,44 +156,44 @@ func List(ctx context.Context, o ListOptions) error {
 	}
 	// Storage containers of a pod that has no directory left are listed
 	// as that pod, Gone: nothing podbox made is invisible.
-	for _, n := range leftoverPods(o.Store, names) {
+	for _, n := range leftoverPods(so, names) {
 		pods = append(pods, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Status: corev1.PodStatus{Phase: corev1.PodUnknown,
 			Reason: reasonGone, Message: "only storage containers are left of it; podbox down " + n + " removes them"}})
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
-	if o.Format == "json" {
-		list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-		for _, p := range pods {
-			p.APIVersion, p.Kind = "v1", "Pod"
-			list.Items = append(list.Items, *p)
-		}
-		enc := json.NewEncoder(o.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
-	}
-	if o.Format != "" {
-		return fmt.Errorf("--format: %q is not json", o.Format)
-	}
-	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
-	if o.Containers {
-		fmt.Fprintln(tw, "POD\tCONTAINER\tSTATE\tEXIT CODE\tRESTARTS\tAGE")
+	return pods, nil
+}
+
+// psTable is ps's table: NAME STATUS READY RESTARTS AGE (wide: and
+// kubectl's wide columns), or with containers a row per container.
+func psTable(pods []*corev1.Pod, containers, wide bool) podTable {
+	if containers {
+		t := podTable{head: []string{"POD", "CONTAINER", "STATE", "EXIT CODE", "RESTARTS", "AGE"}, pad: 2, age: 5}
 		for _, p := range pods {
 			for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
 				state, code, since := containerState(cs)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, state, code, cs.RestartCount, since)
+				t.rows = append(t.rows, podRow{key: p.Name + "/" + cs.Name, pod: p,
+					cells: []string{p.Name, cs.Name, state, code, fmt.Sprint(cs.RestartCount), since}})
 			}
 			if len(p.Status.ContainerStatuses) == 0 {
-				fmt.Fprintf(tw, "%s\t-\t%s\t\t\t\n", p.Name, podStatusWord(p))
+				t.rows = append(t.rows, podRow{key: p.Name, pod: p, cells: []string{p.Name, "-", podStatusWord(p), "", "", ""}})
 			}
 		}
-		return tw.Flush()
+		return t
 	}
-	fmt.Fprintln(tw, "NAME\tSTATUS\tREADY\tRESTARTS\tAGE")
+	t := podTable{head: []string{"NAME", "STATUS", "READY", "RESTARTS", "AGE"}, pad: 2, age: 4}
+	if wide {
+		t.head = append(t.head, wideHead...)
+	}
 	for _, p := range pods {
 		ready, total, restarts := readyRestarts(p)
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", p.Name, podStatusWord(p), ready, total, restarts, age(p.Status.StartTime))
+		cells := []string{p.Name, podStatusWord(p), fmt.Sprintf("%d/%d", ready, total), fmt.Sprint(restarts), age(p.Status.StartTime)}
+		if wide {
+			cells = append(cells, wideCells(p)...)
+		}
+		t.rows = append(t.rows, podRow{key: p.Name, pod: p, cells: cells})
 	}
-	return tw.Flush()
+	return t
 }
 
 func containerState(cs corev1.ContainerStatus) (state, code, since string) {

@@ -64,7 +64,7 @@ func watch(ctx context.Context, in *interrupts, o UpOptions) (int, error) {
 		keep := map[string]*follower{}
 		if mux != nil {
 			for _, fl := range mux.fs {
-				keep[fl.src.path] = fl
+				keep[fl.src.dir] = fl
 			}
 		}
 		var kept []*follower
@@ -88,11 +88,11 @@ func watch(ctx context.Context, in *interrupts, o UpOptions) (int, error) {
 				fmt.Fprintln(o.Out, s.pod.Name+": created")
 			}
 			for _, c := range allContainers(s.pod) {
-				src := logSource{label: label(h, c.Name, len(steps)), path: h.dirs.LogPath(c.Name)}
-				if fl := keep[src.path]; fl != nil && s.act == actUnchanged {
+				src := logSource{label: label(h, c.Name, len(steps)), dir: h.dirs.containerLogDir(c.Name)}
+				if fl := keep[src.dir]; fl != nil && s.act == actUnchanged {
 					fl.src.label = src.label
 					kept = append(kept, fl)
-					delete(keep, src.path)
+					delete(keep, src.dir)
 					continue
 				}
 				srcs = append(srcs, src)

@@ -22,5 +22,7 @@ func commands() []*cli.Command {
 		systemCommand(),
 		infoCommand(),
 		versionCommand(),
+		completionCommand(),
+		completeCommand(),
 	}
 }

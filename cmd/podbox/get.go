@@ -15,15 +15,19 @@ func getCommand() *cli.Command {
 		ArgsUsage: "pods | [pod] NAME",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "yaml, json, wide or name"},
+			watchFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			name, err := podArg(c, "get", false)
 			if err != nil {
 				return err
 			}
-			return sandbox.Get(c.Context, sandbox.GetOptions{
+			ctx, stop := watchContext(c)
+			defer stop()
+			return sandbox.Get(ctx, sandbox.GetOptions{
 				Name:   name,
 				Output: c.String("output"),
+				Watch:  c.Bool("watch"),
 				Out:    c.App.Writer,
 				Err:    c.App.ErrWriter,
 			})

@@ -1,0 +1,91 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/sirupsen/logrus"
+	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/reference"
+	istorage "go.podman.io/image/v5/storage"
+	"go.podman.io/image/v5/types"
+)
+
+// keepLocal decides, before a pull from a registry, whether the image the
+// store already holds under named will do: the registry's manifest digest
+// for the tag (one HEAD request, docker.GetDigest) is one the stored image
+// was pulled by (Podman's pull policy "newer"), or the registry cannot be
+// reached at all. It returns the stored image then, having said which on
+// o.Out; nil to pull as before (no such image, a new digest, or an answer
+// the pull itself must report, such as 401 or an unknown tag).
+//
+// dockerRef is the registry reference, unwrapped: the stall timer guards
+// the request here as it guards the pull (stallWatch.guard).
+func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, named reference.Named, dockerRef types.ImageReference, o PullOptions) (*Image, error) {
+	sref, err := istorage.Transport.NewStoreReference(s.store, named, "")
+	if err != nil {
+		return nil, nil
+	}
+	simg, err := istorage.Transport.GetStoreImage(s.store, sref)
+	if err != nil {
+		return nil, nil // not present: pull
+	}
+	registry := reference.Domain(named)
+	var remote digest.Digest
+	head := func(ctx context.Context) error {
+		var err error
+		remote, err = docker.GetDigest(ctx, sys, dockerRef)
+		return err
+	}
+	timeout := o.StallTimeout
+	if timeout == 0 {
+		timeout = DefaultStallTimeout
+	}
+	if timeout > 0 {
+		err = stallWatch{registry: registry, timeout: timeout}.guard(ctx, "the digest of "+named.String(), head)
+	} else {
+		err = head(ctx)
+	}
+	name := reference.FamiliarString(named)
+	switch {
+	case err == nil:
+		for _, d := range append(simg.Digests, simg.Digest) {
+			if d == remote {
+				if o.Out != nil && !o.Quiet {
+					fmt.Fprintf(o.Out, "%s: up to date\n", name)
+				}
+				return s.describe(simg)
+			}
+		}
+		logrus.Debugf("%s: the registry has %s, the store %s: pulling", name, remote, simg.Digest)
+		return nil, nil
+	case ctx.Err() != nil:
+		return nil, classify(named.String(), registry, ctx.Err())
+	case unreachable(err):
+		msg := fmt.Sprintf("warning: registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
+		if o.Out != nil {
+			fmt.Fprintln(o.Out, msg)
+		} else {
+			logrus.Warn(msg)
+		}
+		logrus.Debugf("checking the digest of %s: %v", name, err)
+		return s.describe(simg)
+	}
+	logrus.Debugf("checking the digest of %s: %v: pulling", name, err)
+	return nil, nil
+}
+
+// unreachable reports an error that says the registry could not be
+// reached at all: refused, no route, no such host, or no answer in time.
+func unreachable(err error) bool {
+	var pe *PullError
+	if errors.As(classify("", "", err), &pe) && errors.Is(pe.Err, ErrUnreachable) {
+		return true
+	}
+	var ne net.Error
+	return errors.Is(err, ErrStalled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout()
+}
