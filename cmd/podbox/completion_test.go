@@ -28,7 +28,7 @@ func TestCompleteWords(t *testing.T) {
 		words string // "|" ends with an empty word
 		want  string
 	}{
-		{"|", "up down ps logs exec get describe pull images rmi image system info version completion"},
+		{"|", "up down ps logs exec port-forward cp get describe explain pull images rmi image system info version completion"},
 		{"logs |", "web"},
 		{"logs web |", ""},
 		{"logs web -c |", "setup server sidecar"},
