@@ -158,3 +158,32 @@ started_at() {
     assert_pod_gone "$a"
     assert_pod_gone "$b"
 }
+
+@test "up again: a pod that finished (kept for inspection) is created anew" {
+    local pod file pid
+    pod=$(safename)
+    file=$BATS_TEST_TMPDIR/done.yaml
+    cat >"$file" <<EOF2
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $pod
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: $PODBOX_TEST_REGISTRY/busybox:1.0
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "echo run \$\$"]
+EOF2
+    run_podbox up -d -f "$file"
+    wait_for 20 pod_status_is "$pod" Completed
+    pid=$(pod_pid "$pod")
+
+    run_podbox up -d -f "$file"
+    assert "$output" == "$pod: recreated (it had finished)"
+    assert "$(pod_pid "$pod")" != "$pid" "a new PID 1"
+    wait_for 20 pod_status_is "$pod" Completed
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
