@@ -187,3 +187,41 @@ EOF2
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
+
+@test "up again: the pods of an older template of a workload are replaced, --prune or not" {
+    local old new file
+    old=$(safename)
+    new=$(safename)
+    file=$BATS_TEST_TMPDIR/rollout.yaml
+    # What a Deployment's pods look like once expanded: another template,
+    # another name, the same controller.
+    owned() {
+        cat >"$file" <<EOF2
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  ownerReferences:
+    - apiVersion: apps/v1
+      kind: Deployment
+      name: web-$old
+      uid: 00000000-0000-0000-0000-000000000001
+      controller: true
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: $PODBOX_TEST_REGISTRY/busybox:1.0
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "3600"]
+EOF2
+    }
+    owned "$old"
+    run_podbox up -d -f "$file"
+    owned "$new"
+    run_podbox up -d -f "$file"
+    assert "$output" =~ "$old: removed \(Deployment web-$old changed: its pods are new\)"
+    assert_pod_gone "$old"
+    wait_for 20 pod_status_is "$new" Running
+    run_podbox down "$new"
+}
