@@ -69,7 +69,7 @@ started_at() {
     a=$(safename)
     b=$(safename)
     file=$BATS_TEST_TMPDIR/pods.yaml
-    export POLICY=IfNotPresent
+    local POLICY=IfNotPresent
     two_pods "$file" "$a" latest "$b" latest
     run_podbox up -d -f "$file"
     pida=$(pod_pid "$a")
@@ -109,6 +109,7 @@ started_at() {
     run_podbox down "$a"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "foreground up of a pod that runs already follows its logs; SIGTERM stops it" {
     local pod file
     pod=$(safename)
@@ -126,12 +127,13 @@ started_at() {
     assert_pod_gone "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "up --watch applies an edit within 2 s; a YAML error leaves the pods; SIGTERM stops them" {
     local a b file t0
     a=$(safename)
     b=$(safename)
     file=$BATS_TEST_TMPDIR/pods.yaml
-    export POLICY=IfNotPresent
+    local POLICY=IfNotPresent
     two_pods "$file" "$a" 1.0 "$b" 1.0
     run_podbox_bg up --watch -f "$file"
     wait_for --alive "$bg_pid" --log "$bg_log" 60 grep -q "watching" "$bg_log"
