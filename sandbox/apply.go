@@ -481,8 +481,23 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	}
 	stale = slices.DeleteFunc(stale, func(n string) bool { return !slices.Contains(candidates, n) })
 	var gone []string
+	said := map[string]string{} // what to print once a pod of gone is removed
+	owners := map[string]bool{}
+	for _, p := range f.Pods {
+		if k := ownerKey(p); k != "" {
+			owners[k] = true
+		}
+	}
 	for _, n := range stale {
-		if !o.Prune {
+		switch k := recordedOwner(n); {
+		case owners[k]:
+			// The pod of an older template of a workload the files
+			// still have (the template's hash is in the pod's name):
+			// replaced, as a rollout replaces it, --prune or not.
+			said[n] = fmt.Sprintf("%s: removed (%s changed: its pods are new)", n, k)
+		case o.Prune:
+			said[n] = n + ": removed (not in the files any more)"
+		default:
 			fmt.Fprintf(o.Out, "%s: not in the files any more (up --prune removes it)\n", n)
 			continue
 		}
@@ -509,8 +524,8 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 		if errs[i] != nil {
 			return nil, nil, 125, fmt.Errorf("removing pod %q: %w", n, errs[i])
 		}
-		if i < len(gone)-countReplaced(steps) {
-			fmt.Fprintf(o.Out, "%s: removed (not in the files any more)\n", n)
+		if l := said[n]; l != "" {
+			fmt.Fprintln(o.Out, l)
 		}
 	}
 	sub := *f
@@ -542,12 +557,28 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	return hs, done, 0, nil
 }
 
-func countReplaced(steps []step) int {
-	n := 0
-	for _, s := range steps {
-		if s.act == actRecreate || s.act == actReplace {
-			n++
+// ownerKey is "Kind name" of the pod's controller ("Deployment web"),
+// "" for a bare pod.
+func ownerKey(p *corev1.Pod) string {
+	for _, r := range p.OwnerReferences {
+		if r.Controller != nil && *r.Controller {
+			return r.Kind + " " + r.Name
 		}
 	}
-	return n
+	return ""
+}
+
+// recordedOwner is ownerKey of the spec a pod was started with
+// (applied.json), "" if none.
+func recordedOwner(name string) string {
+	b, err := os.ReadFile(PodDirs(name).appliedFile())
+	if err != nil {
+		return ""
+	}
+	var a applied
+	var n normalised
+	if json.Unmarshal(b, &a) != nil || json.Unmarshal(a.Spec, &n) != nil || n.Pod == nil {
+		return ""
+	}
+	return ownerKey(n.Pod)
 }

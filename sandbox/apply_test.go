@@ -95,3 +95,15 @@ func TestLockUpPerPod(t *testing.T) {
 		t.Fatal("pod b's lock was not released")
 	}
 }
+
+func TestOwnerKey(t *testing.T) {
+	p := applyTestPod("busybox")
+	if ownerKey(p) != "" {
+		t.Fatal("a bare pod has no owner")
+	}
+	yes := true
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "x"}, {Kind: "Deployment", Name: "web", Controller: &yes}}
+	if got := ownerKey(p); got != "Deployment web" {
+		t.Fatal(got)
+	}
+}

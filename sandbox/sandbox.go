@@ -37,7 +37,14 @@
 //   - Pods the files no longer have are the pods whose recorded -f paths
 //     are all among this up's: listed, and removed only with --prune, as
 //     compose's --remove-orphans (a pod of `up -f a.yaml -f b.yaml` is not
-//     pruned by `up -f a.yaml`, nor one of standard input).
+//     pruned by `up -f a.yaml`, nor one of standard input). Except the
+//     pods of a workload the files still have (the same controller in
+//     metadata.ownerReferences): a changed template gives its pods new
+//     names (the template's hash is in them, package manifest), so the
+//     old ones are removed with or without --prune, as a rollout
+//     replaces them ("web-5d…-x: removed (Deployment web changed: its
+//     pods are new)"); listing them would leave both running, on the same
+//     hostPorts.
 //   - Changed pods are stopped before the new ones bind their hostPorts
 //     (the same ports, usually), so the new pod's pull comes after the old
 //     pod's stop: a pull that fails leaves it stopped, and says so.

@@ -69,7 +69,7 @@ started_at() {
     a=$(safename)
     b=$(safename)
     file=$BATS_TEST_TMPDIR/pods.yaml
-    export POLICY=IfNotPresent
+    local POLICY=IfNotPresent
     two_pods "$file" "$a" latest "$b" latest
     run_podbox up -d -f "$file"
     pida=$(pod_pid "$a")
@@ -109,6 +109,7 @@ started_at() {
     run_podbox down "$a"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "foreground up of a pod that runs already follows its logs; SIGTERM stops it" {
     local pod file
     pod=$(safename)
@@ -126,12 +127,13 @@ started_at() {
     assert_pod_gone "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "up --watch applies an edit within 2 s; a YAML error leaves the pods; SIGTERM stops them" {
     local a b file t0
     a=$(safename)
     b=$(safename)
     file=$BATS_TEST_TMPDIR/pods.yaml
-    export POLICY=IfNotPresent
+    local POLICY=IfNotPresent
     two_pods "$file" "$a" 1.0 "$b" 1.0
     run_podbox_bg up --watch -f "$file"
     wait_for --alive "$bg_pid" --log "$bg_log" 60 grep -q "watching" "$bg_log"
@@ -157,4 +159,71 @@ started_at() {
     assert "$rc" == 143
     assert_pod_gone "$a"
     assert_pod_gone "$b"
+}
+
+@test "up again: a pod that finished (kept for inspection) is created anew" {
+    local pod file pid
+    pod=$(safename)
+    file=$BATS_TEST_TMPDIR/done.yaml
+    cat >"$file" <<EOF2
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $pod
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: $PODBOX_TEST_REGISTRY/busybox:1.0
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "echo run \$\$"]
+EOF2
+    run_podbox up -d -f "$file"
+    wait_for 20 pod_status_is "$pod" Completed
+    pid=$(pod_pid "$pod")
+
+    run_podbox up -d -f "$file"
+    assert "$output" == "$pod: recreated (it had finished)"
+    assert "$(pod_pid "$pod")" != "$pid" "a new PID 1"
+    wait_for 20 pod_status_is "$pod" Completed
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
+
+@test "up again: the pods of an older template of a workload are replaced, --prune or not" {
+    local old new file
+    old=$(safename)
+    new=$(safename)
+    file=$BATS_TEST_TMPDIR/rollout.yaml
+    # What a Deployment's pods look like once expanded: another template,
+    # another name, the same controller.
+    owned() {
+        cat >"$file" <<EOF2
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  ownerReferences:
+    - apiVersion: apps/v1
+      kind: Deployment
+      name: web-$old
+      uid: 00000000-0000-0000-0000-000000000001
+      controller: true
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: $PODBOX_TEST_REGISTRY/busybox:1.0
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "3600"]
+EOF2
+    }
+    owned "$old"
+    run_podbox up -d -f "$file"
+    owned "$new"
+    run_podbox up -d -f "$file"
+    assert "$output" =~ "$old: removed \(Deployment web-$old changed: its pods are new\)"
+    assert_pod_gone "$old"
+    wait_for 20 pod_status_is "$new" Running
+    run_podbox down "$new"
 }
