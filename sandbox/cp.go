@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podbox/podbox/sandbox/ociruntime"
 	"golang.org/x/sys/unix"
 )
 
@@ -240,7 +241,7 @@ func (c *copier) copyIn(local, dst string) error {
 		return fmt.Errorf("cp: %s%s: no directory %s in the container: %w", c.ctrDesc, dst, strings.TrimSuffix(dir, "/"), ErrCopyTarget)
 	}
 	if err != nil {
-		return fmt.Errorf("cp: %s%s: %w", c.ctrDesc, strings.TrimSuffix(dir, "/"), err)
+		return c.fail(strings.TrimSuffix(dir, "/"), true, err)
 	}
 	defer unix.Close(pfd)
 	return c.copyNode(src, &st, pfd, base, local, dst)
@@ -250,7 +251,7 @@ func (c *copier) copyIn(local, dst string) error {
 func (c *copier) copyOut(src, local string) error {
 	pfd, err := c.openCtr(src, unix.O_PATH)
 	if err != nil {
-		return fmt.Errorf("cp: %s%s: %w", c.ctrDesc, src, err)
+		return c.fail(src, true, err)
 	}
 	var st unix.Stat_t
 	err = unix.Fstat(pfd, &st)
@@ -263,7 +264,7 @@ func (c *copier) copyOut(src, local string) error {
 	}
 	unix.Close(pfd)
 	if err != nil {
-		return fmt.Errorf("cp: %s%s: %w", c.ctrDesc, src, err)
+		return c.fail(src, true, err)
 	}
 	f := os.NewFile(uintptr(fd), src)
 	defer f.Close()
@@ -305,6 +306,17 @@ func (c *copier) desc(p string, inCtr bool) string {
 	return p
 }
 
+// fail is err at p, in the container or not; refused in the container, it
+// says why and what to do.
+func (c *copier) fail(p string, inCtr bool, err error) error {
+	err = fmt.Errorf("cp: %s: %w", c.desc(p, inCtr), err)
+	if inCtr && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return ociruntime.WithHint(err, "podbox cp acts in the container as its root mapped to you, without root's power over the files of the container's other users: "+
+			"make them readable or writable first (podbox exec POD -- chmod …), or copy through a directory of the container's root such as /tmp")
+	}
+	return err
+}
+
 // srcDesc and dstDesc name paths of the source and of the target.
 func (c *copier) srcDesc(p string) string { return c.desc(p, !c.in) }
 func (c *copier) dstDesc(p string) string { return c.desc(p, c.in) }
@@ -327,14 +339,14 @@ func (c *copier) copyNode(src *os.File, st *unix.Stat_t, dfd int, name, srcP, ds
 		if err == unix.EEXIST {
 			created = false
 		} else if err != nil {
-			return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+			return c.fail(dstP, c.in, err)
 		}
 		fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err == unix.ENOTDIR || err == unix.ELOOP {
 			return fmt.Errorf("cp: %s: exists and is not a directory: %w", c.dstDesc(dstP), ErrCopyTarget)
 		}
 		if err != nil {
-			return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+			return c.fail(dstP, c.in, err)
 		}
 		defer unix.Close(fd)
 		if err := c.copyChildren(src, fd, srcP, dstP); err != nil {
@@ -346,7 +358,7 @@ func (c *copier) copyNode(src *os.File, st *unix.Stat_t, dfd int, name, srcP, ds
 				m &^= umask
 			}
 			if err := unix.Fchmod(fd, m); err != nil {
-				return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+				return c.fail(dstP, c.in, err)
 			}
 		}
 		return nil
@@ -373,7 +385,7 @@ func (c *copier) copyFile(src *os.File, st *unix.Stat_t, dfd int, name, dstP str
 		return fmt.Errorf("cp: %s: is a directory: %w", c.dstDesc(dstP), ErrCopyTarget)
 	}
 	if err != nil {
-		return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+		return c.fail(dstP, c.in, err)
 	}
 	dst := os.NewFile(uintptr(fd), dstP)
 	defer dst.Close()
@@ -383,11 +395,11 @@ func (c *copier) copyFile(src *os.File, st *unix.Stat_t, dfd int, name, dstP str
 		return fmt.Errorf("cp: %s: exists and is not a regular file: %w", c.dstDesc(dstP), ErrCopyTarget)
 	}
 	if _, err := io.Copy(dst, src); err != nil {
-		return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+		return c.fail(dstP, c.in, err)
 	}
 	if c.in { // kept exactly, as root's tar does; out, the umask applies
 		if err := unix.Fchmod(fd, m); err != nil {
-			return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+			return c.fail(dstP, c.in, err)
 		}
 	}
 	return dst.Close()
@@ -398,14 +410,14 @@ func (c *copier) copyFile(src *os.File, st *unix.Stat_t, dfd int, name, dstP str
 func (c *copier) copyChildren(src *os.File, dfd int, srcP, dstP string) error {
 	names, err := src.Readdirnames(-1)
 	if err != nil {
-		return fmt.Errorf("cp: %s: %w", c.srcDesc(srcP), err)
+		return c.fail(srcP, !c.in, err)
 	}
 	sfd := int(src.Fd())
 	for _, name := range names {
 		sp, dp := path.Join(srcP, name), path.Join(dstP, name)
 		var st unix.Stat_t
 		if err := unix.Fstatat(sfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("cp: %s: %w", c.srcDesc(sp), err)
+			return c.fail(sp, !c.in, err)
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			if err := c.copyLink(sfd, name, dfd, sp, dp); err != nil {
@@ -419,13 +431,13 @@ func (c *copier) copyChildren(src *os.File, dfd int, srcP, dstP string) error {
 		}
 		fd, err := unix.Openat(sfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("cp: %s: %w", c.srcDesc(sp), err)
+			return c.fail(sp, !c.in, err)
 		}
 		f := os.NewFile(uintptr(fd), sp)
 		// Checked again on the descriptor: the entry may have changed.
 		if err := unix.Fstat(fd, &st); err != nil {
 			f.Close()
-			return fmt.Errorf("cp: %s: %w", c.srcDesc(sp), err)
+			return c.fail(sp, !c.in, err)
 		}
 		err = c.copyNode(f, &st, dfd, name, sp, dp)
 		f.Close()
@@ -442,7 +454,7 @@ func (c *copier) copyLink(sfd int, name string, dfd int, srcP, dstP string) erro
 	buf := make([]byte, unix.PathMax)
 	n, err := unix.Readlinkat(sfd, name, buf)
 	if err != nil {
-		return fmt.Errorf("cp: %s: %w", c.srcDesc(srcP), err)
+		return c.fail(srcP, !c.in, err)
 	}
 	target := string(buf[:n])
 	if !c.in {
@@ -460,7 +472,7 @@ func (c *copier) copyLink(sfd int, name string, dfd int, srcP, dstP string) erro
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("cp: %s: %w", c.dstDesc(dstP), err)
+		return c.fail(dstP, c.in, err)
 	}
 	return nil
 }

@@ -151,6 +151,12 @@ forwarded_port() {
     run_podbox 125 cp "$BATS_TEST_TMPDIR/e" "$pod:/tmp"
     assert "$output" =~ "/tmp/e/afile: is a directory"
 
+    # A directory of another user of the container: refused, with a hint.
+    run_podbox exec "$pod" -- sh -c "mkdir /tmp/locked && chown 1000:1000 /tmp/locked && chmod 0700 /tmp/locked"
+    run_podbox 125 cp "$BATS_TEST_TMPDIR/afile" "$pod:/tmp/locked/"
+    assert "$output" =~ "$pod:/tmp/locked/afile: permission denied" "names the container's path"
+    assert "$output" =~ "hint: " "says what to do"
+
     run_podbox 125 cp "$BATS_TEST_TMPDIR/afile" "$pod:/x" -c nosuch
     assert "$output" =~ "container \"nosuch\" not found"
     run_podbox down "$pod"
