@@ -42,7 +42,8 @@ import (
 //     PATH is relative to the container's working directory, as kubectl's
 //     tar runs there.
 //   - The CLI does the copying, as the user: the pod's PID 1 only opens
-//     the root. In the container that is its root (uid 0 there is the
+//     the root (measured: 200 MiB out in 0.79 s, in 1.09 s, where `podbox
+//     exec POD -- cat` takes 0.82 s out; a shared 2-core VM). In the container that is its root (uid 0 there is the
 //     user), so copied-in files are owned by the container's root, as
 //     with kubectl cp --no-preserve and docker cp. kubectl's default gives
 //     them the local uid, which in a rootless pod would be a subordinate
