@@ -68,7 +68,7 @@ forwarded_port() {
 
 @test "port-forward: refuses a pod that does not exist and an unknown port name" {
     local pod
-    run_podbox 125 port-forward nosuchpod-$(random_string 6) 8080
+    run_podbox 125 port-forward "nosuchpod-$(random_string 6)" 8080
     assert "$output" =~ "no such pod"
     start_tools_pod
     run_podbox 125 port-forward "$pod" nosuchname
