@@ -66,13 +66,22 @@ forwarded_port() {
     assert "$(cat "$bg_log")" =~ "lost connection to pod" "says why"
 }
 
-@test "port-forward: refuses a pod that does not exist and an unknown port name" {
+@test "port-forward: refuses a pod that does not exist and an unknown port name; Ctrl-C ends it with 0" {
     local pod
     run_podbox 125 port-forward "nosuchpod-$(random_string 6)" 8080
     assert "$output" =~ "no such pod"
     start_tools_pod
     run_podbox 125 port-forward "$pod" nosuchname
     assert "$output" =~ "does not have a named port \"nosuchname\""
+
+    # Ctrl-C ends it with 0, as kubectl.
+    local lport rc=0
+    lport=$(free_port)
+    run_podbox_bg port-forward "pod/$pod" "$lport:http"
+    wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "^Forwarding from 127.0.0.1:$lport -> 8080\$" "$bg_log"
+    kill -INT "$bg_pid"
+    wait "$bg_pid" || rc=$?
+    assert "$rc" == 0 "port-forward ends with 0 on SIGINT"
     run_podbox down "$pod"
 }
 
