@@ -194,8 +194,9 @@ func (c *copier) openCtr(p string, flags uint64) (int, error) {
 	}
 }
 
-// splitLast splits p at its last name: parent and base; base is "" for
-// paths ending in "/", "." or "..", which only name a directory.
+// splitLast splits p at its last name (trailing slashes dropped): parent
+// and base; base is "" for paths ending in "." or "..", which only name a
+// directory.
 func splitLast(p string) (dir, base string) {
 	p = strings.TrimRight(p, "/")
 	i := strings.LastIndexByte(p, '/')
@@ -211,7 +212,9 @@ func splitLast(p string) (dir, base string) {
 
 // copyIn copies local into the container at dst (absolute).
 func (c *copier) copyIn(local, dst string) error {
-	src, err := os.Open(local) // the user's path: followed, as cp does
+	// The user's path: followed, as cp does; O_NONBLOCK so that a FIFO
+	// is refused below rather than waited on.
+	src, err := os.OpenFile(local, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return fmt.Errorf("cp: %w", err)
 	}
@@ -219,6 +222,9 @@ func (c *copier) copyIn(local, dst string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
 		return fmt.Errorf("cp: %s: %w", local, err)
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFDIR {
+		return fmt.Errorf("cp: %s: not a regular file or directory", local)
 	}
 	abs, err := filepath.Abs(local)
 	if err != nil {
