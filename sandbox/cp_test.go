@@ -145,6 +145,12 @@ func TestCopyTypeClashes(t *testing.T) {
 	}
 	write(t, tmp+"/local/d/sub", "a file")
 	c, _ = testCopier(t, root, true)
+	if err := unix.Mkfifo(tmp+"/fifo", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.copyIn(tmp+"/fifo", "/d"); err == nil || !strings.Contains(err.Error(), "not a regular file or directory") {
+		t.Errorf("a FIFO: %v; want it refused (and not waited on)", err)
+	}
 	if err := c.copyIn(tmp+"/local/d", "/"); !errors.Is(err, ErrCopyTarget) || !strings.Contains(err.Error(), "pod:/d/sub: is a directory") {
 		t.Errorf("file onto a directory: %v; want pod:/d/sub: is a directory", err)
 	}

@@ -36,7 +36,9 @@ import (
 //     (setns) would need a process in the pod's user namespace, which owns
 //     it: the CLI runs in the host's, and a second podbox user namespace
 //     is not the pod's. Go copies TCP to TCP with splice(2), so the bytes
-//     do not even cross into user space.
+//     do not even cross into user space. Measured (tests/540's pod, a
+//     shared 2-core VM): 200 MiB from busybox httpd in 1.1-1.8 s, PID 1's
+//     RSS 5.4 MB after.
 //   - Any port of the pod can be forwarded, with a hostPort or without:
 //     the connection is made to the pod's loopback, as the kubelet's
 //     runtimes do (127.0.0.1, then ::1), so a server listening on the

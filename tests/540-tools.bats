@@ -66,13 +66,22 @@ forwarded_port() {
     assert "$(cat "$bg_log")" =~ "lost connection to pod" "says why"
 }
 
-@test "port-forward: refuses a pod that does not exist and an unknown port name" {
+@test "port-forward: refuses a pod that does not exist and an unknown port name; Ctrl-C ends it with 0" {
     local pod
-    run_podbox 125 port-forward nosuchpod-$(random_string 6) 8080
+    run_podbox 125 port-forward "nosuchpod-$(random_string 6)" 8080
     assert "$output" =~ "no such pod"
     start_tools_pod
     run_podbox 125 port-forward "$pod" nosuchname
     assert "$output" =~ "does not have a named port \"nosuchname\""
+
+    # Ctrl-C ends it with 0, as kubectl.
+    local lport rc=0
+    lport=$(free_port)
+    run_podbox_bg port-forward "pod/$pod" "$lport:http"
+    wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "^Forwarding from 127.0.0.1:$lport -> 8080\$" "$bg_log"
+    kill -INT "$bg_pid"
+    wait "$bg_pid" || rc=$?
+    assert "$rc" == 0 "port-forward ends with 0 on SIGINT"
     run_podbox down "$pod"
 }
 
@@ -150,6 +159,12 @@ forwarded_port() {
     cp "$BATS_TEST_TMPDIR/afile" "$BATS_TEST_TMPDIR/e/"
     run_podbox 125 cp "$BATS_TEST_TMPDIR/e" "$pod:/tmp"
     assert "$output" =~ "/tmp/e/afile: is a directory"
+
+    # A directory of another user of the container: refused, with a hint.
+    run_podbox exec "$pod" -- sh -c "mkdir /tmp/locked && chown 1000:1000 /tmp/locked && chmod 0700 /tmp/locked"
+    run_podbox 125 cp "$BATS_TEST_TMPDIR/afile" "$pod:/tmp/locked/"
+    assert "$output" =~ "$pod:/tmp/locked/afile: permission denied" "names the container's path"
+    assert "$output" =~ "hint: " "says what to do"
 
     run_podbox 125 cp "$BATS_TEST_TMPDIR/afile" "$pod:/x" -c nosuch
     assert "$output" =~ "container \"nosuch\" not found"

@@ -94,10 +94,14 @@ func (p *podProc) serveRoot(w *responder, r *request) {
 		w.fail(status, err.Error())
 		return
 	}
+	// Opened under the container's lock, its process not yet seen to
+	// exit, so that the pid is not one reused by another container.
 	c.mu.Lock()
-	pid := c.pid
+	fd, err := -1, fmt.Errorf("container %s is not running", c.spec.Name)
+	if c.created && c.dead != nil && !closed(c.dead) {
+		fd, err = unix.Open("/proc/"+strconv.Itoa(c.pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
 	c.mu.Unlock()
-	fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		w.fail(409, fmt.Sprintf("container %s: opening its root: %v", c.spec.Name, err))
 		return
@@ -120,5 +124,15 @@ func passFD(w *responder, proto string, payload []byte, fd int) {
 	}
 	if _, _, err := uc.WriteMsgUnix(payload, unix.UnixRights(fd), nil); err != nil {
 		log.warnf("%s: passing the descriptor: %v", proto, err)
+	}
+}
+
+// closed reports whether ch is closed.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
