@@ -80,6 +80,14 @@ func (f *follower) closeFile() {
 	}
 }
 
+// openLatest makes the current run's file (the last one) the one f reads,
+// from its start, for a reader that joins a running pod (logs, an `up`
+// that attaches); false if the container has no log yet.
+func (f *follower) openLatest() bool {
+	runs := logRuns(f.src.dir)
+	return len(runs) > 0 && f.open(runs[len(runs)-1])
+}
+
 // nextRun is the first run after f's that has a file; -1 if none.
 func (f *follower) nextRun() int {
 	for _, r := range logRuns(f.src.dir) {
@@ -398,8 +406,8 @@ func Logs(ctx context.Context, o LogsOptions) error {
 			continue // no terminated instance before the current one
 		case o.Previous:
 			f.open(runs[len(runs)-2])
-		case len(runs) > 0:
-			f.open(runs[len(runs)-1])
+		default:
+			f.openLatest()
 		}
 		if o.Tail >= 0 {
 			f.skipToTail(o.Tail)
