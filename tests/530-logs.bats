@@ -65,6 +65,7 @@ logs_have() {
     run_podbox down "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "logs: --previous after a restart, -f across it" {
     local pod
     pod=$(safename)
