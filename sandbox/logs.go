@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,6 +78,14 @@ func (f *follower) closeFile() {
 		f.fh.Close()
 		f.fh = nil
 	}
+}
+
+// openLatest makes the current run's file (the last one) the one f reads,
+// from its start, for a reader that joins a running pod (logs, an `up`
+// that attaches); false if the container has no log yet.
+func (f *follower) openLatest() bool {
+	runs := logRuns(f.src.dir)
+	return len(runs) > 0 && f.open(runs[len(runs)-1])
 }
 
 // nextRun is the first run after f's that has a file; -1 if none.
@@ -309,6 +318,24 @@ var ErrPodNotFound = errors.New("no such pod")
 // ErrContainerNotFound reports a container name the pod does not have.
 var ErrContainerNotFound = errors.New("no such container in the pod")
 
+// ErrContainerWaiting reports a `logs` (without -f) of a container that
+// has not started yet: the kubelet's answer, where it has no log either.
+var ErrContainerWaiting = errors.New("waiting to start")
+
+// waitingReason is the reason ctr of pod waits, "" if it does not (or
+// pod is nil: no status).
+func waitingReason(pod *corev1.Pod, ctr string) string {
+	if pod == nil {
+		return ""
+	}
+	for _, cs := range append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...) {
+		if cs.Name == ctr && cs.State.Waiting != nil {
+			return cmp.Or(cs.State.Waiting.Reason, "ContainerCreating")
+		}
+	}
+	return ""
+}
+
 // ErrNoPrevious reports a `logs --previous` of a container that has not
 // restarted: there is no terminated instance before the current one.
 var ErrNoPrevious = errors.New("previous terminated container not found")
@@ -369,13 +396,18 @@ func Logs(ctx context.Context, o LogsOptions) error {
 			f.left = o.LimitBytes
 		}
 		f.fixed = !follow
+		if len(runs) == 0 && len(names) == 1 && !follow {
+			if reason := waitingReason(st.pod, names[0]); reason != "" {
+				return fmt.Errorf("container %q in pod %q is %w: %s", names[0], o.Pod, ErrContainerWaiting, reason)
+			}
+		}
 		switch {
 		case o.Previous && len(runs) < 2:
 			continue // no terminated instance before the current one
 		case o.Previous:
 			f.open(runs[len(runs)-2])
-		case len(runs) > 0:
-			f.open(runs[len(runs)-1])
+		default:
+			f.openLatest()
 		}
 		if o.Tail >= 0 {
 			f.skipToTail(o.Tail)

@@ -111,3 +111,19 @@ func TestLogMuxPrefix(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestLogContainersFromFiles checks that a pod known only by its data
+// directory (no spec, no status) still has its containers' logs.
+func TestLogContainersFromFiles(t *testing.T) {
+	dirs := Dirs{Run: filepath.Join(t.TempDir(), "gone"), Data: t.TempDir()}
+	for _, c := range []string{"web", "init"} {
+		writeRun(t, dirs.containerLogDir(c), 0, 0, "x")
+		if err := os.Symlink(filepath.Join(c, "0.log"), dirs.LogPath(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := logContainers(podProbe{exists: true}, dirs)
+	if strings.Join(got, ",") != "init,web" {
+		t.Errorf("got %q, want init and web", got)
+	}
+}

@@ -65,6 +65,7 @@ logs_have() {
     run_podbox down "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "logs: --previous after a restart, -f across it" {
     local pod
     pod=$(safename)
@@ -95,5 +96,21 @@ logs_have() {
     run cat "$(pod_datadir "$pod")/logs/count.log"
     assert "$output" =~ " stdout F instance $restarts$" "the link to the current run's file"
 
+    run_podbox down "$pod"
+}
+
+@test "logs: a finished pod's logs stay readable, --tail and --timestamps included" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render hello.yaml "$pod")"
+    wait_for 30 pod_status_is "$pod" Completed
+    # Two pipes: which of stdout and stderr is read first is not fixed.
+    run_podbox logs "$pod"
+    assert "$(sort <<<"$output")" == $'hello from podbox\nto stderr' "stdout and stderr"
+    run_podbox logs "$pod" -c hello --tail 1 --timestamps
+    assert "$output" =~ "^$TS (hello from podbox|to stderr)$"
+    # -f of a finished pod prints and returns.
+    run_podbox logs -f "$pod"
+    assert "$(sort <<<"$output")" == $'hello from podbox\nto stderr' "-f returns"
     run_podbox down "$pod"
 }

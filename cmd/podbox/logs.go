@@ -23,7 +23,8 @@ picks the pod's default container (or errors) and needs --all-containers and
 
 The log of each container is its current run's; --previous (-p) prints the
 run before it, the last terminated instance of a restarted container, which
-podbox keeps as the kubelet does (only that one: older runs are removed).
+podbox keeps as the kubelet does (only that one: older runs are removed);
+without -c, of the containers that have one.
 -f follows a container across its restarts, until it will run no more or the
 pod finished. --since takes a duration (5s, 2m, 3h) or, as --since-time, an
 RFC3339 time. --tail is applied first, then --since, as the kubelet does.
