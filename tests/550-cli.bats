@@ -109,6 +109,7 @@ start_registry2() {
 
 @test "ps -w prints the table, then a line when a pod starts, without the header again" {
     run_podbox_bg ps -w
+    # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
     local ps_pid=$bg_pid ps_log=$bg_log
     wait_for --alive "$ps_pid" --log "$ps_log" 10 grep -q '^NAME ' "$ps_log"
 
