@@ -19,8 +19,8 @@ func pullCommand() *cli.Command {
 		Description: "An image already stored under the name is first checked against the registry's digest for the tag:\n" +
 			"unchanged, pull says NAME: up to date and copies nothing. A registry that cannot be reached is an error\n" +
 			"here; `up` uses the stored image then, with a warning.",
-		Flags:     pullFlags(),
-		Action:    pullAction,
+		Flags:  pullFlags(),
+		Action: pullAction,
 	}
 }
 
