@@ -99,7 +99,9 @@
 //     stall timeout), the stored image is used with one warning line naming
 //     the registry and the digest used, and the pod starts: the kubelet
 //     would fail the pull (ErrImagePull), but a laptop is often offline and
-//     its user wants the image they have. Any other answer (401, unknown
+//     its user wants the image they have. An explicit `podbox pull` fails
+//     then, as before: it was asked to fetch, and a script must know it did
+//     not. Any other answer (401, unknown
 //     tag, a registry without Docker-Content-Digest) goes on to the pull,
 //     which reports it as before; an image that is not stored is pulled,
 //     or fails, as before.

@@ -18,13 +18,14 @@ import (
 // store already holds under named will do: the registry's manifest digest
 // for the tag (one HEAD request, docker.GetDigest) is one the stored image
 // was pulled by (Podman's pull policy "newer"), or the registry cannot be
-// reached at all. It returns the stored image then, having said which on
-// o.Out; nil to pull as before (no such image, a new digest, or an answer
+// reached at all and o.offlineOK (for a pod; an explicit pull fails then).
+// It returns the stored image then, having said which on o.Out; nil to
+// pull as before (no such image, a new digest, or an answer
 // the pull itself must report, such as 401 or an unknown tag).
 //
 // dockerRef is the registry reference, unwrapped: the stall timer guards
 // the request here as it guards the pull (stallWatch.guard).
-func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, named reference.Named, dockerRef types.ImageReference, o PullOptions) (*Image, error) {
+func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input string, named reference.Named, dockerRef types.ImageReference, o PullOptions) (*Image, error) {
 	sref, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
 		return nil, nil
@@ -63,7 +64,9 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, named r
 		logrus.Debugf("%s: the registry has %s, the store %s: pulling", name, remote, simg.Digest)
 		return nil, nil
 	case ctx.Err() != nil:
-		return nil, classify(named.String(), registry, ctx.Err())
+		return nil, classify(input, registry, ctx.Err())
+	case unreachable(err) && !o.offlineOK:
+		return nil, classify(input, registry, err)
 	case unreachable(err):
 		msg := fmt.Sprintf("warning: registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
 		if o.Out != nil {

@@ -55,6 +55,10 @@ type PullOptions struct {
 	// StallTimeout ends a pull from a registry that sends nothing for that
 	// long; 0: DefaultStallTimeout; < 0: wait forever.
 	StallTimeout time.Duration
+	// offlineOK lets a pull use the stored image when the registry cannot
+	// be reached (keepLocal): set by Ensure, for a pod; an explicit pull
+	// fails instead.
+	offlineOK bool
 }
 
 // PullError is a failed pull: what, from where, and how to fix it.
@@ -103,6 +107,7 @@ func (s *Store) Ensure(ctx context.Context, ref string, o PullOptions) (*Image, 
 	if policy == "" {
 		policy = DefaultPullPolicy(ref)
 	}
+	o.offlineOK = true
 	switch policy {
 	case corev1.PullAlways:
 		return s.Pull(ctx, ref, o)
@@ -182,7 +187,7 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 	if err != nil {
 		return nil, &PullError{Ref: input, Err: fmt.Errorf("%w: %w", ErrBadReference, err)}
 	}
-	if img, err := s.keepLocal(ctx, s.systemContext(o, registry), named, srcRef, o); img != nil || err != nil {
+	if img, err := s.keepLocal(ctx, s.systemContext(o, registry), input, named, srcRef, o); img != nil || err != nil {
 		return img, err
 	}
 	if t := o.StallTimeout; t >= 0 {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +32,13 @@ func Get(ctx context.Context, o GetOptions) error {
 		return fmt.Errorf("-o: %q is not one of yaml, json, wide, name", o.Output)
 	}
 	if o.Watch {
+		first := true
 		return watchTable(ctx, watchOptions{output: o.Output, out: o.Out, snapshot: func(ctx context.Context) (podTable, error) {
 			pods, err := getPods(ctx, o.Name)
+			if !first && errors.Is(err, ErrPodNotFound) {
+				err = nil // the pod went: watchTable says so
+			}
+			first = false
 			return getTable(pods, o.Output == "wide"), err
 		}})
 	}

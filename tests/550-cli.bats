@@ -74,7 +74,9 @@ start_registry2() {
     wait_for 20 pod_status_is "$pod" Running
     run_podbox down "$pod"
 
-    # Not present and unreachable: the pull fails as before.
+    # An explicit pull was asked to fetch: it fails, image present or not.
+    run_podbox 125 pull "$reg2/busybox:latest"
+    assert "${lines[0]}" =~ "^podbox: pulling $reg2/busybox:latest from $reg2: registry unreachable" "pull of a present image"
     run_podbox 125 pull "$reg2/busybox:1.0"
     assert "$output" =~ "registry unreachable" "absent image"
 }
@@ -107,6 +109,7 @@ start_registry2() {
 
 @test "ps -w prints the table, then a line when a pod starts, without the header again" {
     run_podbox_bg ps -w
+    # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
     local ps_pid=$bg_pid ps_log=$bg_log
     wait_for --alive "$ps_pid" --log "$ps_log" 10 grep -q '^NAME ' "$ps_log"
 
@@ -122,6 +125,19 @@ start_registry2() {
     wait "$ps_pid" || die "ps -w exited with $? on SIGTERM"
     n=$(grep -c '^NAME ' "$ps_log")
     assert "$n" == 1 "one header in: $(cat "$ps_log")"
+}
+
+@test "get pod NAME -w -o name: the pod, then again when it goes" {
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 600)"
+    run_podbox_bg get pod "$pod" -w -o name
+    local get_pid=$bg_pid get_log=$bg_log
+    wait_for --alive "$get_pid" --log "$get_log" 10 grep -q "^pod/$pod$" "$get_log"
+    run_podbox down "$pod"
+    wait_for --alive "$get_pid" --log "$get_log" 20 test "$(grep -c "^pod/$pod$" "$get_log")" -ge 2
+    kill -INT "$get_pid"
+    wait "$get_pid" || die "get -w exited with $? on SIGINT"
 }
 
 @test "completion: the bash script completes a running pod's name, and its container after -c" {

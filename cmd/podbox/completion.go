@@ -224,18 +224,18 @@ var completionScripts = map[string]string{
 _podbox() {
     # The words up to the cursor, split at blanks only: bash's own
     # COMP_WORDS also breaks at : and =, which cp POD:PATH needs whole.
-    local line=${COMP_LINE:0:COMP_POINT} IFS=$' \t\n'
+    local line=${COMP_LINE:0:COMP_POINT}
     local -a words cands
     read -ra words <<<"$line"
     [[ $line =~ [[:space:]]$ ]] && words+=("")
     local cur=${words[-1]} word=${COMP_WORDS[COMP_CWORD]}
-    IFS=$'\n'
-    cands=($(podbox __complete "${words[@]:1}" 2>/dev/null))
-    COMPREPLY=($(compgen -W "${cands[*]}" -- "$cur"))
+    mapfile -t cands < <(podbox __complete "${words[@]:1}" 2>/dev/null)
+    local IFS=$'\n'
+    mapfile -t COMPREPLY < <(compgen -W "${cands[*]}" -- "$cur")
     # Bash replaces only its own word, after the last : or =.
     local strip=${cur%"$word"}
     [[ -n $strip ]] && COMPREPLY=("${COMPREPLY[@]#"$strip"}")
-    if [[ ${#COMPREPLY[@]} -eq 1 && $cur$COMPREPLY == *: ]]; then
+    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]]; then
         compopt -o nospace 2>/dev/null
     fi
 }

@@ -13,6 +13,9 @@ func getCommand() *cli.Command {
 		Name:      "get",
 		Usage:     "print pods as kubectl get does: a table, or v1.Pods in YAML or JSON",
 		ArgsUsage: "pods | [pod] NAME",
+		Description: "-o wide adds IP, NODE, NOMINATED NODE and READINESS GATES; -o name prints pod/NAME.\n" +
+			"--watch (-w) prints the pods, then a line (or object) for each pod whose row changes (the AGE column\n" +
+			"aside) or that goes away, without repeating the header, as kubectl get -w; it looks every second, until Ctrl-C.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "yaml, json, wide or name"},
 			watchFlag(),

@@ -18,6 +18,12 @@
 // `describe pod NAME`, besides kubectl's `pod NAME`, `pods NAME`, `pod/NAME`.
 // `-f -` reads the manifest from stdin, which the user-namespace re-exec
 // inherits.
+//
+// Shell completion is one hidden command, `__complete WORD…`, that the
+// small bash, zsh and fish scripts of `podbox completion` call on each Tab
+// (completion.go says why not urfave/cli's bash-only mechanism); it reads
+// pod and container names from the pods' directories only, so a Tab never
+// enters a user namespace, opens the store or starts anything.
 package main
 
 import (

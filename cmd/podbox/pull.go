@@ -16,8 +16,11 @@ func pullCommand() *cli.Command {
 		Name:      "pull",
 		Usage:     "pull images into podbox's store",
 		ArgsUsage: "IMAGE… (NAME[:TAG|@DIGEST], docker://, oci:, oci-archive:, docker-archive:, dir:)",
-		Flags:     pullFlags(),
-		Action:    pullAction,
+		Description: "An image already stored under the name is first checked against the registry's digest for the tag:\n" +
+			"unchanged, pull says NAME: up to date and copies nothing. A registry that cannot be reached is an error\n" +
+			"here; `up` uses the stored image then, with a warning.",
+		Flags:  pullFlags(),
+		Action: pullAction,
 	}
 }
 
