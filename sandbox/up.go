@@ -85,6 +85,15 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		if err := mounts.CheckHostPaths(pod); err != nil {
 			return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
 		}
+		if keptFinished(pod.Name) {
+			// A finished pod kept for inspection: this up replaces it.
+			if err := forgetFinished(PodDirs(pod.Name)); err != nil {
+				return 125, fmt.Errorf("pod %q: %w", pod.Name, err)
+			}
+			if err := cleanupIfDead(pod.Name, o.Store); err != nil {
+				return 125, fmt.Errorf("pod %q: removing the finished one: %w", pod.Name, err)
+			}
+		}
 		if st := probePod(pod.Name); st.alive {
 			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
 		}
@@ -632,7 +641,16 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 				}
 				if !stopping {
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					p, _ := newCtlClient(ev.h.dirs.ctlSock()).pod(ctx) // nil: the phase alone
+					ctl := newCtlClient(ev.h.dirs.ctlSock())
+					p, _ := ctl.pod(ctx) // nil: the phase alone
+					if p != nil {
+						// It finished by itself: keep it for ps, logs and
+						// describe until down or the next up (finished.go).
+						evs, _ := ctl.events(ctx)
+						if err := keepFinished(ev.h.dirs, p, evs); err != nil {
+							logrus.Warnf("pod %q: keeping it for inspection: %v", ev.h.name, err)
+						}
+					}
 					cancel()
 					fmt.Fprintln(o.Out, endWords(ev.h.name, ev.msg.Phase, p))
 				}
