@@ -32,5 +32,8 @@ sed "s|@REGISTRY@|$registry|g" "$repo/examples/demo.yaml" >"$tmp/demo.yaml"
 
 echo "== podbox up -f examples/demo.yaml"
 "$podbox" up -f "$tmp/demo.yaml"
-echo "== the pod succeeded and was removed; podbox ps:"
+echo "== the pod succeeded: it stays listed, for podbox logs and describe, until podbox down; podbox ps:"
+"$podbox" ps
+echo "== podbox down demo; podbox ps:"
+"$podbox" down demo
 "$podbox" ps

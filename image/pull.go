@@ -52,6 +52,9 @@ type PullOptions struct {
 	Quiet     bool              // no progress, only errors
 	TLSVerify *bool             // nil: verify, except plain HTTP allowed for loopback registries
 	Policy    corev1.PullPolicy // for Ensure; "": Kubernetes' default for the reference
+	// Credentials are a pod's imagePullSecrets (auth.go); the one that
+	// matches the image replaces the auth files. nil: the auth files.
+	Credentials Credentials
 	// StallTimeout ends a pull from a registry that sends nothing for that
 	// long; 0: DefaultStallTimeout; < 0: wait forever.
 	StallTimeout time.Duration
@@ -204,6 +207,9 @@ func (s *Store) pullDocker(ctx context.Context, input string, named reference.Na
 		fmt.Fprintf(o.Out, "Pulling %s\n", named.String())
 	}
 	sys := s.systemContext(o, registry)
+	if a := o.Credentials.For(named); a != nil {
+		sys.DockerAuthConfig = a
+	}
 	if _, err := checkPlatform(ctx, sys, srcRef); err != nil {
 		return nil, fail(err)
 	}

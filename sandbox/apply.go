@@ -239,6 +239,8 @@ func plan(f *manifest.File) ([]step, error) {
 		s := step{pod: pod, act: actCreate}
 		st := probePod(pod.Name)
 		switch {
+		case !st.alive && keptFinished(pod.Name):
+			s.act = actReplace // kept for inspection by a foreground up (finished.go)
 		case !st.alive:
 			// Nothing, or what a dead pod left: startPod removes it.
 		case podKeptFinished(pod.Name, st):

@@ -141,7 +141,7 @@ func (j *cleanupJob) run(withStore func(func(*image.Store) error) error) int {
 		logrus.Warnf("[podbox:cleanup] %v; the pod's runtime directory stays for podbox down", err)
 		failed, keepRun = true, true
 	}
-	if err := removePodDir(j.Data); err != nil {
+	if err := removeData(j.Data); err != nil { // a finished pod kept for inspection keeps its logs (finished.go)
 		logrus.Warnf("[podbox:cleanup] removing %s: %v", j.Data, err)
 		failed = true
 	}

@@ -158,6 +158,10 @@ func downOne(ctx context.Context, name string, st podProbe, o DownOptions) error
 			}
 		}
 	}
+	// A finished pod kept for inspection goes whole (finished.go).
+	if err := forgetFinished(dirs); err != nil {
+		return err
+	}
 	return cleanupIfDead(name, so)
 }
 
@@ -171,9 +175,15 @@ func cleanupDead(name string, st podProbe, so image.StoreOptions) error {
 	if errRun != nil && errData != nil {
 		return nil // it cleaned up after itself
 	}
+	if errRun != nil && readFinished(dirs) != nil {
+		// A finished pod kept for inspection that cleaned up after
+		// itself: its storage containers went before its runtime dir.
+		return pruneFinished(dirs.Data)
+	}
 	// Volumes and logs first: on a full disk they may be what frees it.
+	// A finished pod kept for inspection keeps its logs (finished.go).
 	var errs []error
-	if err := removePodDir(dirs.Data); err != nil {
+	if err := removeData(dirs.Data); err != nil {
 		errs = append(errs, err)
 	}
 	store, err := image.OpenStore(so)
@@ -224,6 +234,9 @@ func collectGarbage(so image.StoreOptions) error {
 	for _, n := range names {
 		if podAlive(n) { // without asking it over its socket, under the lock
 			continue
+		}
+		if _, err := os.Stat(PodDirs(n).Run); err != nil && keptFinished(n) {
+			continue // kept for inspection, and clean (finished.go)
 		}
 		st := probePod(n)
 		logrus.Infof("pod %q: its process is gone; removing what it left", n)

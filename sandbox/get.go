@@ -102,6 +102,11 @@ func loadPod(ctx context.Context, name string, events bool) (*corev1.Pod, []core
 		p.APIVersion, p.Kind = "v1", "Pod"
 		return p, evs, nil
 	}
+	if st.finished != nil { // kept for inspection (finished.go)
+		p := st.finished.Pod
+		p.APIVersion, p.Kind = "v1", "Pod"
+		return p, st.finished.Events, nil
+	}
 	var saved savedPod
 	if b, err := os.ReadFile(statusFile(dirs.ctlSock())); err == nil && json.Unmarshal(b, &saved) == nil && saved.Pod != nil {
 		p := saved.Pod

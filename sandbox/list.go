@@ -22,6 +22,9 @@ type podProbe struct {
 	alive  bool        // its process runs
 	pod    *corev1.Pod // from its control socket; nil if it did not answer
 	spec   *corev1.Pod // the manifest it was started with (pod.json)
+	// finished: a pod that finished in the foreground, kept for
+	// inspection (finished.go); spec is its pod then.
+	finished *savedPod
 }
 
 func probePod(name string) podProbe {
@@ -43,6 +46,9 @@ func probePod(name string) podProbe {
 		}
 	}
 	if _, ok := livePodProcess(name); !ok {
+		if st.finished = readFinished(dirs); st.finished != nil && st.spec == nil {
+			st.spec = st.finished.Pod
+		}
 		return st
 	}
 	st.alive = true
@@ -140,6 +146,9 @@ func listPods(so image.StoreOptions) ([]*corev1.Pod, error) {
 	for _, n := range names {
 		st := probePod(n)
 		p := st.pod
+		if p == nil && st.finished != nil {
+			p = st.finished.Pod
+		}
 		if p == nil {
 			p = st.spec
 			if p == nil {

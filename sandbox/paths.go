@@ -114,34 +114,44 @@ func checkPodsDirs() error {
 // Every removal of a pod's directory goes through here, so that a name
 // check missed elsewhere is never an `rm -rf` of something else.
 func removePodDir(dir string) error {
+	ok, err := checkPodDir(dir)
+	if !ok || err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// checkPodDir proves that dir is a pod's directory as removePodDir needs
+// it; false and no error: it does not exist.
+func checkPodDir(dir string) (bool, error) {
 	pods := filepath.Dir(dir)
 	name := filepath.Base(dir)
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || ValidatePodName(name) != nil {
-		return fmt.Errorf("refusing to remove %s: not a pod directory of podbox's", dir)
+		return false, fmt.Errorf("refusing to remove %s: not a pod directory of podbox's", dir)
 	}
 	if rel, err := filepath.Rel(pods, dir); err != nil || rel != name {
-		return fmt.Errorf("refusing to remove %s: not a pod directory of podbox's", dir)
+		return false, fmt.Errorf("refusing to remove %s: not a pod directory of podbox's", dir)
 	}
 	if pods != podsDataDir() && pods != podsRunDir() && !isPodRunDir(dir, name) {
-		return fmt.Errorf("refusing to remove %s: not inside podbox's pods directories", dir)
+		return false, fmt.Errorf("refusing to remove %s: not inside podbox's pods directories", dir)
 	}
 	root := filepath.Dir(pods)
 	for _, p := range []string{root, pods} {
 		if err := image.CheckDir(p); err != nil {
-			return fmt.Errorf("refusing to remove %s: %w", dir, err)
+			return false, fmt.Errorf("refusing to remove %s: %w", dir, err)
 		}
 	}
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("refusing to remove %s: not a directory", dir)
+		return false, fmt.Errorf("refusing to remove %s: not a directory", dir)
 	}
-	return os.RemoveAll(dir)
+	return true, nil
 }
 
 // remove removes both of the pod's directories (removePodDir).

@@ -89,8 +89,10 @@
 //     removes the leftovers (storage containers, subuid-owned volume files).
 //   - A finished pod (Succeeded or Failed) of `up -d` stays listed with its
 //     phase and logs: its PID 1 stays alive, holding the status, until down.
-//     A foreground `up` removes its pods when they finish or on Ctrl-C, and
-//     the pod stops by itself if the foreground `up` dies (its pipe closes).
+//     A foreground `up` removes its pods on Ctrl-C, and the pod stops by
+//     itself if the foreground `up` dies (its pipe closes); a pod that
+//     finished by itself there keeps its logs and status for ps, logs and
+//     describe until down or the next up of it (finished.go).
 //   - `up -d` returns as `kubectl apply` does, once the pod exists and its
 //     containers are being started: once every container that can start
 //     now has been tried once (the first init container, or each app

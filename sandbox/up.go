@@ -148,7 +148,7 @@ func createPods(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandl
 // the error that stopped it (after stopping what it started).
 func startPods(ctx context.Context, store *image.Store, f *manifest.File, ports map[string]*podPorts, o UpOptions) ([]*podHandle, int, error) {
 	pods := f.Pods
-	images, err := ensureImages(ctx, store, pods, o)
+	images, err := ensureImages(ctx, store, pods, f.Secrets, o)
 	if ctx.Err() != nil {
 		return nil, 130, fmt.Errorf("interrupted while pulling; nothing was started")
 	}
@@ -180,7 +180,7 @@ func startPods(ctx context.Context, store *image.Store, f *manifest.File, ports 
 
 // ensureImages pulls what is missing for every container, per its
 // imagePullPolicy, and returns them by image reference.
-func ensureImages(ctx context.Context, store *image.Store, pods []*corev1.Pod, o UpOptions) (map[string]map[string]imageInfo, error) {
+func ensureImages(ctx context.Context, store *image.Store, pods []*corev1.Pod, secrets []*corev1.Secret, o UpOptions) (map[string]map[string]imageInfo, error) {
 	// Storage containers whose pod is gone (killed before it could remove
 	// them) are removed here, where the store is open anyway.
 	if unlock, err := lockPods(); err == nil {
@@ -193,12 +193,19 @@ func ensureImages(ctx context.Context, store *image.Store, pods []*corev1.Pod, o
 	seen := map[string]imageInfo{} // one pull per image and policy per up
 	for _, pod := range pods {
 		out[pod.Name] = map[string]imageInfo{}
+		creds, warning, err := podCredentials(pod, secrets)
+		if err != nil {
+			return nil, err
+		}
+		if warning != "" {
+			fmt.Fprintf(o.Err, "warning: %s\n", warning)
+		}
 		for _, c := range allContainers(pod) {
-			key := c.Image + "\x00" + string(c.ImagePullPolicy)
+			key := c.Image + "\x00" + string(c.ImagePullPolicy) + "\x00" + credentialsKey(creds)
 			info, ok := seen[key]
 			if !ok {
 				var err error
-				info, err = ensureImage(ctx, store, c, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy, StallTimeout: o.StallTimeout})
+				info, err = ensureImage(ctx, store, c, image.PullOptions{Out: o.Err, Policy: c.ImagePullPolicy, StallTimeout: o.StallTimeout, Credentials: creds})
 				if err != nil {
 					return nil, fmt.Errorf("pulling image %q for container %q: %w", c.Image, c.Name, err)
 				}
@@ -656,7 +663,16 @@ func foreground(pods []*podHandle, o UpOptions, in *interrupts) (int, error) {
 				}
 				if !stopping {
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					p, _ := newCtlClient(ev.h.dirs.ctlSock()).pod(ctx) // nil: the phase alone
+					ctl := newCtlClient(ev.h.dirs.ctlSock())
+					p, _ := ctl.pod(ctx) // nil: the phase alone
+					if p != nil {
+						// It finished by itself: keep it for ps, logs and
+						// describe until down or the next up (finished.go).
+						evs, _ := ctl.events(ctx)
+						if err := keepFinished(ev.h.dirs, p, evs); err != nil {
+							logrus.Warnf("pod %q: keeping it for inspection: %v", ev.h.name, err)
+						}
+					}
 					cancel()
 					fmt.Fprintln(o.Out, endWords(ev.h.name, ev.msg.Phase, p))
 				}

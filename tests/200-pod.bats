@@ -25,6 +25,8 @@ assert_no_pod_processes() {
     assert "$output" =~ "hello \| hello from podbox" "prefixed stdout"
     assert "$output" =~ "hello \| to stderr" "prefixed stderr"
     assert "$output" =~ "pod $pod Succeeded" "the pod's end"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
     assert_no_pod_processes "$pod"
 }
@@ -68,6 +70,8 @@ assert_no_pod_processes() {
     assert "$output" =~ "copy +\| copied" "init container output"
     assert "$output" =~ "app +\| .*/app/app.war" "the app sees the file"
     assert "$output" =~ "app +\| app saw the file"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
 
@@ -89,6 +93,8 @@ assert_no_pod_processes() {
     run_podbox 1 up -f "$(render init-fails.yaml "$pod")"
     assert "$output" =~ "pod $pod Failed: init container setup exited with code 3" "the pod's end"
     assert "$output" !~ "APP STARTED"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
 
@@ -97,6 +103,8 @@ assert_no_pod_processes() {
     pod=$(safename)
     run_podbox up -f "$(render sidecar.yaml "$pod")"
     assert "$output" =~ "app +\| from the sidecar"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
 
@@ -160,6 +168,8 @@ assert_no_pod_processes() {
     assert "$output" =~ "probe \| from the host"
     assert "$output" =~ "hostPath: read-only"
     [[ ! -e $host/written ]] || die "a read-only hostPath was written"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
 

@@ -46,6 +46,8 @@ in_pod() {
     assert "$output" =~ "sh \| apt"$'\t'"2\." "dpkg knows apt"
     assert "$output" =~ "sh \| installed: [0-9]{2}" "dpkg's database of minbase"
     assert "$output" =~ "sh \| no nginx" "nginx is in debian-nginx:1's layer only"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
 

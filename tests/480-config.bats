@@ -98,5 +98,7 @@ load helpers
     pod=$(safename)
     run_podbox up -f "$(render config-optional.yaml "$pod")"
     assert "$output" =~ "main \| files: 0 token: unset user: admin" "optional: nothing; the projected secret in the foreground"
+    # A pod that finished in the foreground stays for logs and describe until down.
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
 }

@@ -33,6 +33,8 @@ YAML
     run_podbox up -f "$f"
     assert "$output" =~ "warning: $f:13: spec.containers\[0\].tty: not supported yet, ignored"
     assert "$output" !~ "resources|nodeSelector"
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
 }
 
 @test "explain: a field podbox honours, one it ignores, one it accepts without effect" {
@@ -81,4 +83,61 @@ YAML
     assert "$output" =~ "Reason: +DeadlineExceeded"
     run_podbox down "$pod"
     assert_pod_gone "$pod"
+}
+
+@test "imagePullSecrets: a dockerconfigjson Secret in the files lets the pull into a registry that needs auth; a missing one is the kubelet's warning" {
+    [[ -x /usr/bin/htpasswd ]] || skip "htpasswd is not installed (package apache2-utils)"
+    local dir=$BATS_TEST_TMPDIR/authreg areg pod f
+    mkdir -p "$dir"
+    htpasswd -Bbn tester s3cret >"$dir/htpasswd"
+    areg=$("$BATS_TEST_DIRNAME/../scripts/registry.sh" start --auth "$dir/htpasswd" "$dir") || die "cannot start a registry with auth"
+    defer_teardown "$BATS_TEST_DIRNAME/../scripts/registry.sh" stop "$dir"
+    run skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --dest-creds tester:s3cret \
+        "docker://$PODBOX_TEST_REGISTRY/busybox:latest" "docker://$areg/private:latest"
+    assert "$status" == 0 "push to the auth registry: $output"
+    # No auth file of the user's lets it in.
+    export REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/auth.json
+
+    pod=$(safename)
+    f=$BATS_TEST_TMPDIR/pullsecret.yaml
+    cat >"$f" <<YAML
+apiVersion: v1
+kind: Secret
+metadata:
+  name: regcred
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{"auths": {"$areg": {"auth": "$(printf tester:s3cret | base64)"}}}'
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $pod
+spec:
+  restartPolicy: Never
+  imagePullSecrets:
+  - name: regcred
+  containers:
+  - name: app
+    image: $areg/private:latest
+    command: ["echo", "pulled with the secret"]
+YAML
+    run_podbox up -f "$f"
+    assert "$output" =~ "pulled with the secret"
+    run_podbox down "$pod"
+    defer_teardown "$PODBOX" rmi "$areg/private:latest"
+
+    # The Secret left out: the kubelet's warning, then the anonymous pull
+    # (:latest pulls Always) fails as the registry asks for credentials.
+    sed -i '1,/^---$/d' "$f"
+    run_podbox 125 up -f "$f"
+    assert "$output" =~ "warning: pod \"$pod\": Unable to retrieve some image pull secrets \(default/regcred\); attempting to pull the image may not succeed."
+    assert "$output" =~ "registry requires authentication"
+    assert_pod_gone "$pod"
+}
+
+@test "info: whether resource limits are enforced here is one info line, not a warning" {
+    run_podbox info
+    assert "$output" =~ "resource limits: +not enforced \((cgroup v1|hybrid cgroups|cgroup v2)[^)]*\); pods' resources are accepted without effect"
+    assert "$output" !~ "warning: resource limits"
 }

@@ -98,6 +98,7 @@ func Host() *Report {
 	}
 	slirp(r)
 	tun(r)
+	resourceLimits(r)
 	return r
 }
 
