@@ -12,7 +12,7 @@ pod_reason_is() {
     [[ $("$PODBOX" get pod "$1" -o json 2>/dev/null | jq -r .status.reason) == "$2" ]]
 }
 
-@test "securityContext: the docs' example prints uid=1000 gid=3000 groups=2000,3000; the emptyDir is fsGroup's" {
+@test "securityContext: the docs' example prints uid=1000 gid=3000 groups=2000,3000; the volumes are fsGroup's" {
     local pod
     pod=$(safename)
     run_podbox up -d -f "$(render security-context.yaml "$pod")"
@@ -24,6 +24,10 @@ pod_reason_is() {
     assert "$output" == "2777 2000"
     run_podbox exec "$pod" -- sh -c 'echo hello > /data/demo/testfile && stat -c "%u %g" /data/demo/testfile'
     assert "$output" == "1000 2000" "a file the container writes belongs to the fsGroup"
+    run_podbox exec "$pod" -- stat -L -c '%a %g' /etc/conf/greeting /etc/creds/password
+    assert "$output" == $'644 2000\n440 2000' "configMap and secret files: the group's, readable by it"
+    run_podbox exec "$pod" -- cat /etc/creds/password
+    assert "$output" == "s3cret" "uid 1000 reads a 0400 secret through fsGroup"
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
