@@ -88,6 +88,8 @@ YAML
     wait_for 10 pod_status_is "$pod" Running
     run_podbox exec "$pod" -- hostname
     assert "$output" == "busybox-1"
+    run_podbox exec "$pod" -- grep NoNewPrivs /proc/self/status
+    assert "$output" =~ "NoNewPrivs:[[:space:]]+0" "allowPrivilegeEscalation unset: no no_new_privs, as the kubelet"
     run_podbox exec "$pod" -- cat /etc/hosts
     assert "$output" =~ $'\n10.0.2.100\tbusybox-1.busybox-subdomain.default.svc.cluster.local\tbusybox-1\n'
     assert "$output" =~ $'\n\n# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n10.1.2.3\tfoo.remote\tbar.remote'
