@@ -32,7 +32,7 @@ pod_reason_is() {
     assert_pod_gone "$pod"
 }
 
-@test "capabilities: drop ALL refuses chown and port 80; NET_BIND_SERVICE added back binds it; SYS_TIME is said to have no effect" {
+@test "capabilities: drop ALL refuses chown and port 80; NET_BIND_SERVICE added back binds it; SYS_TIME is said to have no effect; procMount Unmasked" {
     local pod
     pod=$(safename)
     run_podbox up -d -f "$(render security-caps.yaml "$pod" 0 SYSCTL=1024)"
@@ -44,6 +44,12 @@ pod_reason_is() {
     assert "$output" =~ "Permission denied"
     run_podbox exec -c none "$pod" -- grep CapEff /proc/self/status
     assert "$output" =~ "CapEff:[[:space:]]+0000000000000000"
+    # procMount: Default masks /proc/timer_list (a bind of /dev/null) and
+    # makes /proc/sys read-only; Unmasked does neither.
+    run_podbox exec -c none "$pod" -- grep -cE ' /proc/(timer_list|sys) ' /proc/self/mountinfo
+    assert "$output" == "2"
+    run_podbox 1 exec -c bind "$pod" -- grep -cE ' /proc/(timer_list|sys) ' /proc/self/mountinfo
+    assert "$output" == "0"
     run_podbox exec -c bind "$pod" -- httpd -p 80
     run_podbox 1 exec -c bind "$pod" -- wget -q -O /dev/null -S http://127.0.0.1:80/
     assert "$output" =~ "HTTP/1.[01] 404" "httpd answers on port 80"
