@@ -102,8 +102,14 @@ func hostDNS() dnsConfig {
 		}
 		switch fields[0] {
 		case "search", "domain":
-			// The last one wins, as in the resolver.
-			cfg.searches = appendNew(nil, fields[1:]...)
+			// The last one wins, as in the resolver; "." and trailing
+			// dots go, as the kubelet's parseResolvConf drops them.
+			cfg.searches = nil
+			for _, d := range fields[1:] {
+				if d != "." {
+					cfg.searches = appendNew(cfg.searches, strings.TrimSuffix(d, "."))
+				}
+			}
 		case "options":
 			cfg.options = appendNew(cfg.options, fields[1:]...)
 		}

@@ -62,7 +62,16 @@
 //     HostToContainer → rslave, Bidirectional → rshared.
 //   - /etc/hosts, /etc/resolv.conf and /etc/hostname are written once per
 //     pod and bound read-write into every container, as the kubelet does; a
-//     volumeMount on the same path wins.
+//     volumeMount on the same path wins. The host name is spec.hostname
+//     (else the pod's name); with spec.subdomain /etc/hosts has the
+//     kubelet's "IP<tab>host.sub.ns.svc.cluster.local<tab>host" line
+//     (ClusterDomain), and setHostnameAsFQDN makes that the host name.
+//     hostAliases follow "# Entries added by HostAliases.", as the
+//     kubelet writes them. resolv.conf (dns.go): there is no cluster DNS,
+//     so ClusterFirst is Default, as on a kubelet without --cluster-dns
+//     (said once at info level); Default is slirp4netns's forwarder with
+//     the host's search list and options; None is dnsConfig alone;
+//     dnsConfig is merged as the kubelet merges it.
 package mounts
 
 import (
