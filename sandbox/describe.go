@@ -67,6 +67,9 @@ func describePod(out io.Writer, p *corev1.Pod, evs []corev1.Event, now time.Time
 	for _, ip := range p.Status.PodIPs {
 		w.kv(2, "IP", ip.IP)
 	}
+	if c := metav1.GetControllerOf(p); c != nil { // as kubectl: after the IPs
+		w.kv(0, "Controlled By", c.Kind+"/"+c.Name)
+	}
 	if len(p.Spec.InitContainers) > 0 {
 		w.line(0, "Init Containers:")
 		for i := range p.Spec.InitContainers {

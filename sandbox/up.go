@@ -85,6 +85,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
 		}
 	}
+	if err := ensureClaims(f, o.Err); err != nil {
+		return 125, err
+	}
 	if err := slirp.CheckTun(); err != nil {
 		return 125, err
 	}

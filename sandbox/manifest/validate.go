@@ -302,6 +302,9 @@ func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
 			}
 		}
 	}
+	if c := vol.PersistentVolumeClaim; c != nil {
+		v.dns(f+".persistentVolumeClaim.claimName", c.ClaimName, true)
+	}
 	if h := vol.HostPath; h != nil {
 		if !path.IsAbs(h.Path) {
 			v.fail(f+".hostPath.path", "must be an absolute path, got %q", h.Path)
