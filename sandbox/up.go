@@ -95,7 +95,11 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		return 125, err
 	}
 	// Ports before the pull: a port in use fails at once, nothing started.
-	ports, err := bindPorts(f.Pods, o.PortDriver)
+	published, err := servicePorts(f, o.Err)
+	if err != nil {
+		return 125, err
+	}
+	ports, err := bindPorts(published, o.PortDriver)
 	if err != nil {
 		return 125, err
 	}

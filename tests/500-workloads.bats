@@ -102,3 +102,22 @@ claim_dir() { echo "${XDG_DATA_HOME}/podbox/claims/default/$1"; }
     assert "$output" =~ "spec\.template\.spec\.containers\[0\]\.ports\[0\]\.hostPort: Deployment \"$name\" has 2 replicas but hostPort $port: podbox runs them all on this machine, where only one pod can have port $port"
     assert "$(pods_of "$name")" == "" "no pod started"
 }
+
+@test "workloads: a Service of type NodePort publishes its pod's named targetPort on 127.0.0.1:nodePort" {
+    local name port file
+    name=$(safename)
+    port=$(free_port)
+    file=$(render workloads-service.yaml "$name" "$port")
+    defer_teardown "$PODBOX" down -f "$file"
+    run_podbox up -d -f "$file"
+    local pod
+    pod=$(pods_of "$name-")
+    assert "$output" =~ "note: Service \"$name\" \(NodePort\) publishes 127.0.0.1:$port → pod \"$pod\" port 8080/TCP" "up says what it published"
+    wait_for 20 curl -sf --max-time 2 "http://127.0.0.1:$port/"
+    run curl -sf --max-time 5 "http://127.0.0.1:$port/"
+    assert "$output" == "served by $pod"
+    run_podbox down -f "$file"
+    assert_pod_gone "$pod"
+    run curl -sf --max-time 2 "http://127.0.0.1:$port/"
+    assert "$status" != 0 "the port is closed with the pod"
+}

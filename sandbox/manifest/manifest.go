@@ -62,7 +62,10 @@
 //     request) and refused as volumeMode Block; its size is not enforced
 //     (a directory has none).
 //   - Services are read and checked (File.Services); their defaults
-//     filled (type ClusterIP, protocol TCP, targetPort = port).
+//     filled (type ClusterIP, protocol TCP, targetPort = port). A
+//     ClusterIP Service means nothing without a cluster network and is
+//     accepted without a word; NodePort and LoadBalancer ones are
+//     published on 127.0.0.1 by `up` (package sandbox, services.go).
 //   - Several files load together as `kubectl apply -f a -f b` does (Load):
 //     a directory stands for its *.yaml, *.yml and *.json files in name
 //     order, not recursing; each file is bounded and reported on by its
