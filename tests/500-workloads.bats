@@ -121,3 +121,21 @@ claim_dir() { echo "${XDG_DATA_HOME}/podbox/claims/default/$1"; }
     run curl -sf --max-time 2 "http://127.0.0.1:$port/"
     assert "$status" != 0 "the port is closed with the pod"
 }
+
+@test "workloads: a claim in none of the files is made with a note; down NAME --volumes removes the pod and its claim" {
+    local name file claim
+    name=$(safename)
+    file=$BATS_TEST_TMPDIR/implicit.yaml
+    # The pod of workloads-pvc.yaml without its PersistentVolumeClaim.
+    sed '1,/^---$/d' "$(render workloads-pvc.yaml "$name")" >"$file"
+    claim=$(claim_dir "$name-data")
+    defer_teardown "$PODBOX" down --volumes -f "$file"
+    run_podbox up -d -f "$file"
+    assert "$output" =~ "note: PersistentVolumeClaim \"$name-data\" is in none of the files: podbox made it, an empty directory \($claim\) kept until podbox down --volumes"
+    wait_for 20 "$PODBOX" exec "$name" -- cat /data/starts
+    [[ -f $claim/starts ]] || die "the pod did not write on the claim's directory"
+    run_podbox down "$name" --volumes
+    assert "$output" =~ "persistentvolumeclaim/$name-data"
+    assert_pod_gone "$name"
+    [[ ! -e $claim ]] || die "claim left after down NAME --volumes"
+}
