@@ -97,9 +97,12 @@
 //     made it, and here that someone is the user running up.
 //   - `down -f FILE` removes what `up -f FILE` made: the pods of the file,
 //     its workloads' pods by their names (deterministic, package
-//     manifest), and the pods of its Jobs by the ownerReferences recorded
-//     in each pod's pod.json (downfile.go). `down NAME` takes pod names,
-//     a workload's pods too.
+//     manifest), and every pod whose controller, as recorded in its
+//     pod.json, is one of the file's workloads or Jobs (downfile.go): as
+//     `kubectl delete -f` takes a Deployment with all its ReplicaSets, so
+//     the pods of an earlier template or of more replicas go too, and a
+//     Job's pods, named after their attempts. `down NAME` takes pod
+//     names, a workload's pods too.
 //   - Names are never paths (paths.go): every pod name a command takes is
 //     checked as Kubernetes checks metadata.name (a DNS-1123 subdomain, at
 //     most 253 characters) before any path is made of it, and every

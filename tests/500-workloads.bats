@@ -39,10 +39,22 @@ claim_dir() { echo "${XDG_DATA_HOME}/podbox/claims/default/$1"; }
         assert "$output" =~ "Controlled By: +ReplicaSet/$hash" "describe names the controller"
         assert "$output" =~ "pod-template-hash=${hash#"$name"-}" "the controller's label"
     done
-    # The same file gives the same names: down -f finds them.
-    run_podbox down -f "$file"
+    # A new template (another pod-template-hash) and fewer replicas: down
+    # -f of the new file still removes the pods of the old one, as kubectl
+    # delete -f removes a Deployment with all its ReplicaSets.
+    local edited=$BATS_TEST_TMPDIR/edited.yaml
+    sed -e 's/replicas: 2/replicas: 1/' -e 's/terminationGracePeriodSeconds: 2/terminationGracePeriodSeconds: 1/' "$file" >"$edited"
+    run_podbox up -d -f "$edited"
+    local -a now
+    mapfile -t now < <(pods_of "$name-")
+    local new=""
+    for p in "${now[@]}"; do
+        [[ ${p%-*} == "$hash" ]] || new=$p
+    done
+    assert "$new" =~ "^$name-$ID{1,10}-$ID{5}\$" "a pod of the new template"
+    run_podbox down -f "$edited"
     local removed=$output
-    for p in "${pods[@]}"; do
+    for p in "${pods[@]}" "$new"; do
         assert "$removed" =~ "$p" "down -f removed $p"
         assert_pod_gone "$p"
     done
