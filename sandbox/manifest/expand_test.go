@@ -252,6 +252,7 @@ func TestWorkloadErrors(t *testing.T) {
 		{"hostPort with replicas", deployment + "        ports: [{containerPort: 80, hostPort: 8080}]\n", 16, "spec.template.spec.containers[0].ports[0].hostPort",
 			`Deployment "web" has 2 replicas but hostPort 8080: podbox runs them all on this machine, where only one pod can have port 8080`},
 		{"wrong apiVersion", strings.Replace(deployment, "apps/v1", "v1", 1), 1, "apiVersion", "must be apps/v1 for kind Deployment"},
+		{"name too long for its pods", strings.Replace(deployment, "name: web", "name: "+strings.Repeat("w", 240), 1), 4, "metadata.name", "made from it is not a valid name"},
 		{"negative replicas", strings.Replace(deployment, "replicas: 2", "replicas: -1", 1), 6, "spec.replicas", "must be 0 or more"},
 		{"job restartPolicy", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: b}]\n", 6, "spec.template.spec.restartPolicy", "required for a Job: Never or OnFailure"},
 		{"job template", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: A, image: b}]\n", 8, "spec.template.spec.containers[0].name", "invalid name"},
