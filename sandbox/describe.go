@@ -266,6 +266,10 @@ func describeVolume(w *describer, v corev1.Volume) {
 		w.kv(4, "Optional", fmt.Sprint(s.Secret.Optional != nil && *s.Secret.Optional))
 	case s.DownwardAPI != nil:
 		w.kv(4, "Type", "DownwardAPI (a volume populated by information about the pod)")
+	case s.PersistentVolumeClaim != nil: // kubectl's words
+		w.kv(4, "Type", "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)")
+		w.kv(4, "ClaimName", s.PersistentVolumeClaim.ClaimName)
+		w.kv(4, "ReadOnly", fmt.Sprint(s.PersistentVolumeClaim.ReadOnly))
 	default:
 		w.kv(4, "Type", "<unknown>")
 	}
