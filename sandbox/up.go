@@ -28,7 +28,7 @@ import (
 
 // UpOptions say which pods to run and how.
 type UpOptions struct {
-	ManifestPaths []string           // required: YAML files or directories of Pods, ConfigMaps and Secrets (manifest.Load); "-": standard input
+	ManifestPaths []string           // required: YAML files or directories of Pods, workloads and the objects next to them (manifest.Load); "-": standard input
 	Detach        bool               // return once every container has been started (or failed to) once
 	Wait          bool               // with Detach: then wait until every container is ready, or the pod Succeeded
 	WaitTimeout   time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
