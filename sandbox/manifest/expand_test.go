@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -279,5 +281,19 @@ func TestWorkloadWarnings(t *testing.T) {
 	}
 	if strings.Join(f.Warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(f.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLoadPodsClaimsAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pvc.yaml")
+	y := "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n"
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := LoadPods(path); err != nil || len(f.Claims) != 1 {
+		t.Errorf("LoadPods: %v", err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "no Pod in the file") {
+		t.Errorf("Load: got %v, want no Pod in the file", err)
 	}
 }

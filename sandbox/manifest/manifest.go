@@ -183,7 +183,8 @@ func (e *Error) Error() string {
 func Load(paths ...string) (*File, error) { return load(paths, true) }
 
 // LoadPods is Load without checking the pods' references to ConfigMaps and
-// Secrets: for what needs only the pods' names (down -f).
+// Secrets: for what needs only the pods' names and claims (down -f); a
+// file of PersistentVolumeClaims alone is no error here.
 func LoadPods(paths ...string) (*File, error) { return load(paths, false) }
 
 func load(paths []string, refs bool) (*File, error) {
@@ -211,7 +212,8 @@ func load(paths []string, refs bool) (*File, error) {
 		}
 	}
 	all.Path = strings.Join(names, ", ")
-	if all.empty() {
+	// down -f of a file of claims alone removes them (--volumes).
+	if all.empty() && (refs || len(all.Claims) == 0) {
 		if len(names) == 1 {
 			return nil, &Error{File: all.Path, Msg: "no Pod in the file"}
 		}
