@@ -458,6 +458,15 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 			fmt.Fprintf(o.Err, "warning: %s\n", h)
 		}
 	}
+	if err := ensureClaims(f, o.Err); err != nil {
+		return nil, nil, 125, err
+	}
+	// The Services' ports, said once for the files; bound with the
+	// hostPorts of the pods created below.
+	published, err := servicePorts(f, o.Err)
+	if err != nil {
+		return nil, nil, 125, err
+	}
 	// The pods of the files and those to prune, locked; then the
 	// decisions, under the lock.
 	candidates, err := stalePods(f, o.ManifestPaths)
@@ -486,7 +495,7 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	said := map[string]string{} // what to print once a pod of gone is removed
 	owners := map[string]bool{}
 	for _, p := range f.Pods {
-		if k := ownerKey(p); k != "" {
+		if k := controllerKey(p); k != "" {
 			owners[k] = true
 		}
 	}
@@ -539,7 +548,7 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	}
 	fresh := map[string]*podHandle{}
 	if len(sub.Pods) > 0 {
-		started, code, err := createPods(ctx, &sub, o)
+		started, code, err := createPods(ctx, &sub, published, o)
 		if code != 0 || err != nil {
 			return nil, nil, code, err
 		}
@@ -559,18 +568,17 @@ func apply(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, []
 	return hs, done, 0, nil
 }
 
-// ownerKey is "Kind name" of the pod's controller ("Deployment web"),
+// controllerKey is "Kind name" of the workload that made the pod
+// ("Deployment web": a ReplicaSet stands for its Deployment, workloadOf),
 // "" for a bare pod.
-func ownerKey(p *corev1.Pod) string {
-	for _, r := range p.OwnerReferences {
-		if r.Controller != nil && *r.Controller {
-			return r.Kind + " " + r.Name
-		}
+func controllerKey(p *corev1.Pod) string {
+	if k, ok := workloadOf(p); ok {
+		return k.kind + " " + k.name
 	}
 	return ""
 }
 
-// recordedOwner is ownerKey of the spec a pod was started with
+// recordedOwner is controllerKey of the spec a pod was started with
 // (applied.json), "" if none.
 func recordedOwner(name string) string {
 	b, err := os.ReadFile(PodDirs(name).appliedFile())
@@ -582,5 +590,5 @@ func recordedOwner(name string) string {
 	if json.Unmarshal(b, &a) != nil || json.Unmarshal(a.Spec, &n) != nil || n.Pod == nil {
 		return ""
 	}
-	return ownerKey(n.Pod)
+	return controllerKey(n.Pod)
 }

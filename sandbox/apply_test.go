@@ -98,12 +98,19 @@ func TestLockUpPerPod(t *testing.T) {
 
 func TestOwnerKey(t *testing.T) {
 	p := applyTestPod("busybox")
-	if ownerKey(p) != "" {
+	if controllerKey(p) != "" {
 		t.Fatal("a bare pod has no owner")
 	}
 	yes := true
 	p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "x"}, {Kind: "Deployment", Name: "web", Controller: &yes}}
-	if got := ownerKey(p); got != "Deployment web" {
+	if got := controllerKey(p); got != "Deployment web" {
+		t.Fatal(got)
+	}
+	// A Deployment's pods are its ReplicaSet's: the rollout compares
+	// Deployments, whatever the template's hash.
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-5d8f9c7b6", Controller: &yes}}
+	p.Labels = map[string]string{manifest.LabelPodTemplateHash: "5d8f9c7b6"}
+	if got := controllerKey(p); got != "Deployment web" {
 		t.Fatal(got)
 	}
 }

@@ -31,6 +31,10 @@ type DownOptions struct {
 	// process outright (kubectl delete --timeout); 0: its grace period
 	// plus 15 s.
 	Timeout time.Duration
+	// Volumes removes the PersistentVolumeClaims too: those the removed
+	// pods mount, with ManifestPaths those of the files, with All every
+	// one; never one that a pod still there mounts.
+	Volumes bool
 }
 
 // Down stops pods and removes them: containers, root filesystems, volumes,
@@ -51,20 +55,27 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	names := o.Names
 	strict := true // a named pod that does not exist is an error
+	claims := map[claimRef]bool{}
 	if len(o.ManifestPaths) > 0 {
 		f, err := manifest.LoadPods(o.ManifestPaths...)
 		if err != nil {
 			return err
 		}
-		for _, p := range f.Pods {
-			names = append(names, p.Name)
+		if names, err = filePods(f, names); err != nil {
+			return err
 		}
+		claims = fileClaims(f)
 		strict = false
 	}
 	if o.All {
 		var err error
 		if names, err = podNames(); err != nil {
 			return err
+		}
+		if o.Volumes {
+			if claims, err = allClaims(); err != nil {
+				return err
+			}
 		}
 		strict = false
 	}
@@ -90,6 +101,9 @@ func Down(ctx context.Context, o DownOptions) error {
 			}
 			continue
 		}
+		if st.spec != nil {
+			podClaims(claims, st.spec)
+		}
 		t := &target{name: n, st: st, done: make(chan error, 1)}
 		targets = append(targets, t)
 		go func() { t.done <- downOne(ctx, t.name, t.st, o) }()
@@ -106,6 +120,11 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	if o.All {
 		if _, err := removeOrphanContainers(o.Store, ""); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.Volumes {
+		if err := removeClaims(claims, o.Out); err != nil {
 			errs = append(errs, err)
 		}
 	}

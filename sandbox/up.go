@@ -27,7 +27,7 @@ import (
 
 // UpOptions say which pods to run and how.
 type UpOptions struct {
-	ManifestPaths []string           // required: YAML files or directories of Pods, ConfigMaps and Secrets (manifest.Load); "-": standard input
+	ManifestPaths []string           // required: YAML files or directories of Pods, workloads and the objects next to them (manifest.Load); "-": standard input
 	Detach        bool               // return once every container has been started (or failed to) once
 	Strict        bool               // a field podbox ignores is an error (the first of manifest.File.Ignored), not a warning
 	Wait          bool               // with Detach: then wait until every container is ready, or the pod Succeeded
@@ -122,7 +122,7 @@ func loadManifests(o UpOptions) (*manifest.File, error) {
 
 // createPods starts the pods of f (not running, checked by the caller):
 // ports bound first, then pulls, then the pods.
-func createPods(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandle, int, error) {
+func createPods(ctx context.Context, f *manifest.File, published []*corev1.Pod, o UpOptions) ([]*podHandle, int, error) {
 	if err := slirp.CheckTun(); err != nil {
 		return nil, 125, err
 	}
@@ -130,7 +130,19 @@ func createPods(ctx context.Context, f *manifest.File, o UpOptions) ([]*podHandl
 		return nil, 125, err
 	}
 	// Ports before the pull: a port in use fails at once, nothing started.
-	ports, err := bindPorts(f.Pods, o.PortDriver)
+	// A pod's ports are those of its copy in published (servicePorts),
+	// with what the Services publish added.
+	creating := map[string]bool{}
+	for _, p := range f.Pods {
+		creating[p.Namespace+"/"+p.Name] = true
+	}
+	var withPorts []*corev1.Pod
+	for _, p := range published {
+		if creating[p.Namespace+"/"+p.Name] {
+			withPorts = append(withPorts, p)
+		}
+	}
+	ports, err := bindPorts(withPorts, o.PortDriver)
 	if err != nil {
 		return nil, 125, err
 	}
