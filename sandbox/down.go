@@ -50,6 +50,7 @@ func Down(ctx context.Context, o DownOptions) error {
 		return err
 	}
 	names := o.Names
+	var jobNames []string
 	strict := true // a named pod that does not exist is an error
 	if len(o.ManifestPaths) > 0 {
 		f, err := manifest.LoadPods(o.ManifestPaths...)
@@ -59,8 +60,24 @@ func Down(ctx context.Context, o DownOptions) error {
 		for _, p := range f.Pods {
 			names = append(names, p.Name)
 		}
+		for _, j := range f.Jobs {
+			jobNames = append(jobNames, j.Name)
+		}
 		strict = false
 	}
+	if o.All {
+		var err error
+		if jobNames, err = allJobNames(); err != nil {
+			return err
+		}
+	}
+	// A Job's controller goes first, so that it starts no pod more; then
+	// its pods go with the others, then its directory (jobrole.go).
+	jobPods, jobs, err := stopJobs(ctx, jobNames)
+	if err != nil {
+		return err
+	}
+	names = append(names, jobPods...)
 	if o.All {
 		var err error
 		if names, err = podNames(); err != nil {
@@ -108,6 +125,13 @@ func Down(ctx context.Context, o DownOptions) error {
 		if _, err := removeOrphanContainers(o.Store, ""); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, j := range jobs {
+		if err := removeJobDir(j); err != nil {
+			errs = append(errs, fmt.Errorf("removing job %q: %w", j, err))
+			continue
+		}
+		fmt.Fprintln(o.Out, "job/"+j)
 	}
 	return errors.Join(errs...)
 }

@@ -71,7 +71,10 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	for _, w := range f.Warnings {
 		fmt.Fprintf(o.Err, "warning: %s\n", w)
 	}
-	if len(f.Pods) == 0 {
+	if err := refuseCronJobs(f); err != nil {
+		return 125, err
+	}
+	if len(f.Pods) == 0 && len(f.Jobs) == 0 {
 		return 125, fmt.Errorf("%s: no Pod in the files", f.Path)
 	}
 	if err := collectGarbage(o.Store); err != nil {
@@ -84,6 +87,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		if st := probePod(pod.Name); st.alive {
 			return 125, fmt.Errorf("pod %q: %w (podbox down %s)", pod.Name, ErrPodRunning, pod.Name)
 		}
+	}
+	if err := checkJobNames(f); err != nil {
+		return 125, err
 	}
 	if err := slirp.CheckTun(); err != nil {
 		return 125, err
@@ -101,6 +107,14 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	jobs, err := prepareJobs(ctx, store, f, o)
+	if err != nil {
+		store.Shutdown()
+		if ctx.Err() != nil {
+			return 130, err
+		}
+		return 125, err
+	}
 	started, code, err := startPods(ctx, store, f, ports, o)
 	store.Shutdown()
 	if code != 0 || err != nil {
@@ -116,7 +130,10 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		for _, h := range started {
 			fmt.Fprintln(o.Out, h.name)
 		}
-		return 0, nil
+		return detachJobs(jobs, o)
+	}
+	if len(jobs) > 0 {
+		return foregroundJobs(started, jobs, o, in)
 	}
 	return foreground(started, o, in)
 }
