@@ -49,8 +49,15 @@ func Down(ctx context.Context, o DownOptions) error {
 	if err := checkPodsDirs(); err != nil {
 		return err
 	}
-	names := o.Names
-	var jobNames []string
+	var names, jobNames []string
+	for _, n := range o.Names {
+		// A name that is no pod's but a Job's (up -d) is the Job.
+		if !probePod(n).exists && jobExists(n) {
+			jobNames = append(jobNames, n)
+			continue
+		}
+		names = append(names, n)
+	}
 	strict := true // a named pod that does not exist is an error
 	if len(o.ManifestPaths) > 0 {
 		f, err := manifest.LoadPods(o.ManifestPaths...)

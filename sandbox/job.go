@@ -26,10 +26,11 @@ package sandbox
 //     fails the Job at once (reason PodStartFailed, podbox's own): the
 //     controller would retry for ever, which helps nobody on one machine.
 //   - suspend: true, or parallelism 0, starts nothing: `up` says so in one
-//     line, and the Job counts as done. ttlSecondsAfterFinished is
-//     accepted without effect: a foreground Job's pods go when they
-//     finish, a detached Job's stay until `down`, which is the user's
-//     TTL here.
+//     line, and the Job counts as done. ttlSecondsAfterFinished,
+//     podFailurePolicy, successPolicy and backoffLimitPerIndex are not
+//     honoured, and `up` warns so (jobWarnings): a foreground Job's pods
+//     go when they finish, a detached Job's stay until `down`, which is
+//     the user's TTL here; every failure counts against backoffLimit.
 
 import (
 	"context"
@@ -88,6 +89,29 @@ func jobHold(job *batchv1.Job) string {
 	return ""
 }
 
+// jobWarnings are the Job's fields that podbox does not honour, one line
+// each, said at up.
+func jobWarnings(job *batchv1.Job) []string {
+	s := job.Spec
+	var out []string
+	say := func(field, what string) {
+		out = append(out, fmt.Sprintf("job %q: spec.%s is not honoured: %s", job.Name, field, what))
+	}
+	if s.PodFailurePolicy != nil {
+		say("podFailurePolicy", "every failed pod counts against backoffLimit")
+	}
+	if s.SuccessPolicy != nil {
+		say("successPolicy", "the Job completes when every index has succeeded")
+	}
+	if s.BackoffLimitPerIndex != nil || s.MaxFailedIndexes != nil {
+		say("backoffLimitPerIndex", "failures count against backoffLimit for the whole Job")
+	}
+	if s.TTLSecondsAfterFinished != nil {
+		say("ttlSecondsAfterFinished", "a foreground Job's pods go when they finish; with -d they stay until podbox down")
+	}
+	return out
+}
+
 // prepareJobs pulls the images of the Jobs' pods on the store `up`
 // holds, and chooses the runtime, before anything of them runs.
 func prepareJobs(ctx context.Context, store *image.Store, f *manifest.File, o UpOptions) ([]*jobRun, error) {
@@ -97,6 +121,9 @@ func prepareJobs(ctx context.Context, store *image.Store, f *manifest.File, o Up
 	var runs []*jobRun
 	var rt chosenRuntime
 	for i, job := range f.Jobs {
+		for _, w := range jobWarnings(job) {
+			fmt.Fprintf(o.Err, "warning: %s\n", w)
+		}
 		if jobHold(job) != "" {
 			runs = append(runs, &jobRun{job: job})
 			continue
@@ -353,8 +380,9 @@ func (r *jobRun) handle(ev jobPodEvent, stopping, killing bool, said map[string]
 		delete(r.running, h.name)
 		ok := ev.msg.Phase == podproto.PodSucceeded
 		_, active := r.ctl.active[h.name]
+		ended := r.ctl.ended() // then the pod ends because it was stopped
 		r.ctl.podEnded(h.name, ok, now)
-		if active && !stopping {
+		if active && !stopping && !ended {
 			line := endWords(h.name, ev.msg.Phase, r.podStatus(h))
 			if ok {
 				fmt.Fprintf(r.outw(), "job %s: %s %s\n", r.job.Name, line, r.ctl.progress())
@@ -372,10 +400,11 @@ func (r *jobRun) handle(ev jobPodEvent, stopping, killing bool, said map[string]
 			fmt.Fprintln(r.errw, stoppingWords(h.name, ev.msg))
 		}
 	case ev.msg.Event == podproto.EventExited || ev.msg.Event == podproto.EventRunning:
-		if stopping {
+		// An exit that ends the pod is in its end's line.
+		if stopping || r.ctl.ended() || (ev.msg.Event == podproto.EventExited && ev.msg.RestartIn == "" && ev.msg.Reason != reasonStartError) {
 			return
 		}
-		fmt.Fprintf(r.outw(), "job %s: pod %s: %s\n", r.job.Name, h.name, noteWords(h.name+"/"+ev.msg.Container, ev.msg))
+		fmt.Fprintf(r.outw(), "job %s: pod %s: %s\n", r.job.Name, h.name, noteWords(ev.msg.Container, ev.msg))
 		if ev.msg.Event == podproto.EventExited && ev.msg.RestartIn != "" {
 			if p := r.ctl.active[h.name]; p != nil {
 				r.ctl.podRestarted(h.name, p.restarts+1, now)

@@ -14,7 +14,7 @@ package sandbox
 // Its state is a directory in podbox's data dir, <data>/jobs/<job>/: pid
 // (pid and start time, as a pod's), status.json (a batch/v1 Job with its
 // status: active, succeeded, failed, conditions; written on every
-// change) and controller.log. `down -f FILE` (and `down --all`) signals
+// change) and controller.log. `down -f FILE`, `down JOB` and `down --all` signal
 // the controller (SIGTERM, only after proving through a pidfd that the
 // process is it: start time, argv, owner, as a pod's PID 1 is proved),
 // waits for it to end, takes the Job's pods down (found by their
@@ -330,6 +330,12 @@ func stopJobs(ctx context.Context, names []string) (pods, jobs []string, err err
 		pods = append(pods, p...)
 	}
 	return pods, jobs, nil
+}
+
+// jobExists reports whether Job name has a directory (up -d).
+func jobExists(name string) bool {
+	_, err := os.Lstat(jobDir(name))
+	return err == nil
 }
 
 // allJobNames are the Jobs that have a directory.

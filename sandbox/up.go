@@ -55,6 +55,8 @@ var ErrNotInUserNS = errors.New("must run inside podbox's user namespace")
 // started, or has failed to, once (an init container that waits, or a
 // container that cannot start, does not hold it: ps shows them); with
 // Wait, once every container is ready (*NotReadyError after WaitTimeout).
+// Jobs run beside the pods as their controller would (job.go): exit 1 if
+// one Failed; with Detach, in a controller process left running.
 func Up(ctx context.Context, o UpOptions) (int, error) {
 	if !userns.Inside() {
 		return 125, ErrNotInUserNS

@@ -48,6 +48,77 @@ assert_no_job_processes() {
     assert_no_job_processes "$job"
 }
 
+@test "job: Indexed: one pod per index, each with JOB_COMPLETION_INDEX and its hostname" {
+    local job dir m
+    job=$(safename)
+    dir=$BATS_TEST_TMPDIR/out
+    mkdir "$dir"
+    m=$(render job-indexed.yaml "$job" 0 DIR="$dir")
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox up -f "$m"
+    assert "$output" =~ "job $job: pod $job-[0-2]-[a-z0-9]+ Succeeded \(3/3\)"
+    assert "$(sort "$dir/marks")" == "index 0 $job-0
+index 1 $job-1
+index 2 $job-2" "each index once, with its hostname"
+}
+
+@test "job: restartPolicy OnFailure: a restart counts toward backoffLimit 1; the Job fails" {
+    local job m
+    job=$(safename)
+    m=$(render job-onfailure.yaml "$job")
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox 1 up -f "$m"
+    assert "$output" =~ "job $job: pod $job-[a-z0-9]+: work exited with code 3; restarting in 10 s" "the restart in its pod"
+    assert "${lines[-1]}" == "job $job Failed: BackoffLimitExceeded"
+    assert_no_job_processes "$job"
+}
+
+@test "job: activeDeadlineSeconds fails the Job with DeadlineExceeded and stops its pod" {
+    local job m
+    job=$(safename)
+    m=$(render job-deadline.yaml "$job")
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox 1 up -f "$m"
+    assert "${lines[-1]}" == "job $job Failed: DeadlineExceeded"
+    assert_no_job_processes "$job"
+}
+
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
+@test "job: Ctrl-C of a foreground up stops the Job's pods and exits 130" {
+    local job dir m rc=0
+    job=$(safename)
+    dir=$BATS_TEST_TMPDIR/out
+    mkdir "$dir"
+    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
+    sed -i 's/sleep 1/sleep 600/' "$m"
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox_bg up -f "$m"
+    wait_for --alive "$bg_pid" --log "$bg_log" 30 bash -c "[[ \$(grep -c '^start' '$dir/marks') == 2 ]]"
+    kill -INT "$bg_pid"
+    wait "$bg_pid" || rc=$?
+    assert "$rc" == 130 "exit code: $(cat "$bg_log")"
+    run_podbox ps -a
+    assert "$output" !~ "$job" "the Job's pods are gone"
+    assert_no_job_processes "$job"
+}
+
+@test "job: a Pod and a Job in one file run side by side; up ends when both have, with both results" {
+    local job pod dir m
+    job=$(safename)
+    pod=$(safename)
+    dir=$BATS_TEST_TMPDIR/out
+    mkdir "$dir"
+    m=$BATS_TEST_TMPDIR/both.yaml
+    { cat "$(render hello.yaml "$pod")"; echo "---"; cat "$(render job-indexed.yaml "$job" 0 DIR="$dir")"; } >"$m"
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox up -f "$m"
+    assert "$output" =~ "pod $pod Succeeded" "the pod's end"
+    assert "$output" =~ "job $job Complete" "the Job's result"
+    assert "$output" =~ "hello +\| hello from podbox" "the pod's output"
+    assert_pod_gone "$pod"
+    assert_no_job_processes "$job"
+}
+
 @test "job: up -d leaves a controller that runs the Job to its end; down -f leaves nothing" {
     local job dir m
     job=$(safename)
@@ -73,7 +144,7 @@ assert_no_job_processes() {
     assert_no_job_processes "$job"
 }
 
-@test "job: down -f stops a running Job's controller and its pods" {
+@test "job: down JOB stops a running Job's controller and its pods" {
     local job dir m
     job=$(safename)
     dir=$BATS_TEST_TMPDIR/out
@@ -83,7 +154,7 @@ assert_no_job_processes() {
     defer_teardown "$PODBOX" down -f "$m"
     run_podbox up -d -f "$m"
     wait_for 30 bash -c "[[ \$(grep -c '^start' '$dir/marks') == 2 ]]"
-    run_podbox down -f "$m"
+    run_podbox down "$job"
     assert "$output" =~ "job/$job"
     run_podbox ps -a
     assert "$output" !~ "$job" "down -f removed the Job's pods"
