@@ -240,6 +240,12 @@ func (r *jobRun) run(ctx context.Context, sigs <-chan os.Signal) int {
 		case <-poll:
 			r.pollRestarts()
 		case <-ctx.Done():
+			if r.o.Detach {
+				// The job role's SIGTERM (down): leave now; down takes
+				// the pods, whose state is theirs.
+				r.changed()
+				return 130
+			}
 			if !stopping {
 				stopping = true
 				code = 130
