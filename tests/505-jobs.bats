@@ -144,6 +144,20 @@ index 2 $job-2" "each index once, with its hostname"
     assert_no_job_processes "$job"
 }
 
+@test "job: up -d with restartPolicy OnFailure: the controller counts the pod's restarts against backoffLimit" {
+    local job m
+    job=$(safename)
+    m=$(render job-onfailure.yaml "$job")
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox up -d -f "$m"
+    local st=$XDG_DATA_HOME/podbox/jobs/$job/status.json
+    wait_for 30 grep -q '"reason":"BackoffLimitExceeded"' "$st"
+    wait_for 20 bash -c "! pgrep -u $(id -u) -fx podbox-job:$job"
+    run_podbox down -f "$m"
+    [[ ! -e $XDG_DATA_HOME/podbox/jobs/$job ]] || die "the Job's directory is left"
+    assert_no_job_processes "$job"
+}
+
 @test "job: down JOB stops a running Job's controller and its pods" {
     local job dir m
     job=$(safename)
