@@ -28,6 +28,7 @@ type Objects interface {
 type Sources struct {
 	Objects Objects       // nil: none
 	Node    downward.Node // for resourceFieldRef limits left unset
+	Claims  string        // podbox's claims directory (ClaimDir); "": persistentVolumeClaim volumes are an error
 }
 
 // File is one file of a volume whose content podbox writes.

@@ -36,8 +36,14 @@
 //   - A projected serviceAccountToken or clusterTrustBundle source has no
 //     API server behind it: its file holds a placeholder
 //     (TokenPlaceholder, TrustBundlePlaceholder), and up says so once.
-//   - Volume types podbox does not implement (persistentVolumeClaim, image,
-//     …; manifest.Load warns about them) are empty directories.
+//   - A persistentVolumeClaim volume is the claim's directory under
+//     podbox's data dir, <data>/claims/<namespace>/<claim> (ClaimDir, from
+//     Sources.Claims), bound as a hostPath is: it is no part of the pod's
+//     data dir, so neither the pod's cleanup nor `down` removes it; only
+//     `down --volumes` does (package sandbox). readOnly makes every
+//     mount of it read-only.
+//   - Volume types podbox does not implement (image, …; manifest.Load
+//     warns about them) are empty directories.
 //   - hostPath is bound as is. Its `type` is checked on the host side before
 //     anything starts, as the kubelet does (DirectoryOrCreate and
 //     FileOrCreate create it, 0755 and 0644). A path that is missing (type
@@ -106,6 +112,17 @@ func Setup(pod *corev1.Pod, dataDir string, src Sources) (vols map[string]Volume
 		v := &pod.Spec.Volumes[i]
 		if hp := v.HostPath; hp != nil {
 			vols[v.Name] = Volume{Name: v.Name, Source: filepath.Clean(hp.Path), Kind: KindHostPath}
+			continue
+		}
+		if pvc := v.PersistentVolumeClaim; pvc != nil {
+			if src.Claims == "" {
+				return nil, nil, fmt.Errorf("volume %q: no directory for PersistentVolumeClaims", v.Name)
+			}
+			dir, _, err := EnsureClaim(src.Claims, pod.Namespace, pvc.ClaimName)
+			if err != nil {
+				return nil, nil, fmt.Errorf("volume %q: %w", v.Name, err)
+			}
+			vols[v.Name] = Volume{Name: v.Name, Source: dir, Kind: KindClaim, ReadOnly: pvc.ReadOnly}
 			continue
 		}
 		dir := filepath.Join(base, v.Name)

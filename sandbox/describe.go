@@ -67,6 +67,9 @@ func describePod(out io.Writer, p *corev1.Pod, evs []corev1.Event, now time.Time
 	for _, ip := range p.Status.PodIPs {
 		w.kv(2, "IP", ip.IP)
 	}
+	if c := metav1.GetControllerOf(p); c != nil { // as kubectl: after the IPs
+		w.kv(0, "Controlled By", c.Kind+"/"+c.Name)
+	}
 	if len(p.Spec.InitContainers) > 0 {
 		w.line(0, "Init Containers:")
 		for i := range p.Spec.InitContainers {
@@ -263,6 +266,10 @@ func describeVolume(w *describer, v corev1.Volume) {
 		w.kv(4, "Optional", fmt.Sprint(s.Secret.Optional != nil && *s.Secret.Optional))
 	case s.DownwardAPI != nil:
 		w.kv(4, "Type", "DownwardAPI (a volume populated by information about the pod)")
+	case s.PersistentVolumeClaim != nil: // kubectl's words
+		w.kv(4, "Type", "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)")
+		w.kv(4, "ClaimName", s.PersistentVolumeClaim.ClaimName)
+		w.kv(4, "ReadOnly", fmt.Sprint(s.PersistentVolumeClaim.ReadOnly))
 	default:
 		w.kv(4, "Type", "<unknown>")
 	}

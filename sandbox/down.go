@@ -31,6 +31,10 @@ type DownOptions struct {
 	// process outright (kubectl delete --timeout); 0: its grace period
 	// plus 15 s.
 	Timeout time.Duration
+	// Volumes removes the PersistentVolumeClaims too: those the removed
+	// pods mount, with ManifestPaths those of the files, with All every
+	// one; never one that a pod still there mounts.
+	Volumes bool
 }
 
 // Down stops pods and removes them: containers, root filesystems, volumes,
@@ -59,18 +63,16 @@ func Down(ctx context.Context, o DownOptions) error {
 		names = append(names, n)
 	}
 	strict := true // a named pod that does not exist is an error
+	claims := map[claimRef]bool{}
+	var f *manifest.File
 	if len(o.ManifestPaths) > 0 {
-		f, err := manifest.LoadPods(o.ManifestPaths...)
-		if err != nil {
+		var err error
+		if f, err = manifest.LoadPods(o.ManifestPaths...); err != nil {
 			return err
-		}
-		for _, p := range f.Pods {
-			names = append(names, p.Name)
 		}
 		for _, j := range f.Jobs {
 			jobNames = append(jobNames, j.Name)
 		}
-		strict = false
 	}
 	if o.All {
 		var err error
@@ -85,13 +87,26 @@ func Down(ctx context.Context, o DownOptions) error {
 		return err
 	}
 	names = append(names, jobPods...)
+	if f != nil {
+		if names, err = filePods(f, names); err != nil {
+			return err
+		}
+		claims = fileClaims(f)
+		strict = false
+	}
 	if o.All {
 		var err error
 		if names, err = podNames(); err != nil {
 			return err
 		}
+		if o.Volumes {
+			if claims, err = allClaims(); err != nil {
+				return err
+			}
+		}
 		strict = false
 	}
+	names = uniq(names) // a Job's pod may be named too
 	// Ask every pod to stop first, then wait: their grace periods overlap.
 	type target struct {
 		name string
@@ -113,6 +128,9 @@ func Down(ctx context.Context, o DownOptions) error {
 				errs = append(errs, fmt.Errorf("pod %q: %w", n, ErrPodNotFound))
 			}
 			continue
+		}
+		if st.spec != nil {
+			podClaims(claims, st.spec)
 		}
 		t := &target{name: n, st: st, done: make(chan error, 1)}
 		targets = append(targets, t)
@@ -139,6 +157,11 @@ func Down(ctx context.Context, o DownOptions) error {
 			continue
 		}
 		fmt.Fprintln(o.Out, "job/"+j)
+	}
+	if o.Volumes {
+		if err := removeClaims(claims, o.Out); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -145,6 +145,10 @@ func TestRenderPodsList(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	pod := crashLoopPod(t)
+	yes := true
+	pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d4f8", Controller: &yes}}
+	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data-db-0"}}})
 	now := time.Now()
 	evs := []corev1.Event{{
 		Type: corev1.EventTypeWarning, Reason: podproto.EventBackOff, Message: "Back-off restarting failed container appa in pod p",
@@ -164,6 +168,8 @@ func TestDescribe(t *testing.T) {
 		`(?m)^      /work from work \(ro\)$`,
 		`(?m)^  Ready +False$`,
 		`(?m)^    Type: +EmptyDir`,
+		`(?m)^IPs:\n  IP: +10\.0\.2\.100\nControlled By: +ReplicaSet/web-5d4f8$`,
+		`(?m)^    Type: +PersistentVolumeClaim \(a reference to a PersistentVolumeClaim in the same namespace\)\n    ClaimName: +data-db-0\n    ReadOnly: +false$`,
 		`(?m)^  Warning  BackOff  3s \(x4 over 40s\)  podbox  Back-off restarting failed container appa in pod p$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {

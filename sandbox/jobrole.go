@@ -355,3 +355,16 @@ func allJobNames() ([]string, error) {
 	}
 	return out, nil
 }
+
+// uniq drops the repeats of names, keeping their order.
+func uniq(names []string) []string {
+	seen := map[string]bool{}
+	out := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -163,7 +163,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		}
 	}
 	node := downward.ThisNode(dirs.Data)
-	src := mounts.Sources{Node: node}
+	src := mounts.Sources{Node: node, Claims: claimsDir()}
 	pp.env.Node = node
 	if objs != nil {
 		src.Objects, pp.env.Objects = objs, objs

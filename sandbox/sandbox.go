@@ -82,6 +82,27 @@
 //     logs/, rundir). The data dir is the registry of pods: rundir records
 //     the pod's runtime dir, so a shell with another XDG_RUNTIME_DIR (su,
 //     cron) lists, stops and keeps the same pods (paths.go).
+//   - PersistentVolumeClaims (claims.go) are directories of their own,
+//     $XDG_DATA_HOME/podbox/claims/<namespace>/<claim> (mounts.ClaimDir:
+//     both names checked as the API server checks them, never paths), made
+//     at `up` for the claims of the files, of StatefulSets'
+//     volumeClaimTemplates and those the pods mount, and bound into the
+//     containers as a hostPath is. Being under no pod's directory, neither
+//     the pod's cleanup role nor `down` removes them, as deleting a pod
+//     keeps its claim on a cluster; `down --volumes` does: the claims the
+//     removed pods mount, those of the files with -f, every one with
+//     --all, but never one that a pod still there mounts (a warning says
+//     which pod). A claim a pod names that no file has is made, empty,
+//     with a note: a cluster would keep the pod Pending until someone
+//     made it, and here that someone is the user running up.
+//   - `down -f FILE` removes what `up -f FILE` made: the pods of the file,
+//     its workloads' pods by their names (deterministic, package
+//     manifest), and every pod whose controller, as recorded in its
+//     pod.json, is one of the file's workloads or Jobs (downfile.go): as
+//     `kubectl delete -f` takes a Deployment with all its ReplicaSets, so
+//     the pods of an earlier template or of more replicas go too, and a
+//     Job's pods, named after their attempts. `down NAME` takes pod
+//     names, a workload's pods too.
 //   - Names are never paths (paths.go): every pod name a command takes is
 //     checked as Kubernetes checks metadata.name (a DNS-1123 subdomain, at
 //     most 253 characters) before any path is made of it, and every

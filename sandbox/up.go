@@ -28,7 +28,7 @@ import (
 
 // UpOptions say which pods to run and how.
 type UpOptions struct {
-	ManifestPaths []string           // required: YAML files or directories of Pods, ConfigMaps and Secrets (manifest.Load); "-": standard input
+	ManifestPaths []string           // required: YAML files or directories of Pods, workloads and the objects next to them (manifest.Load); "-": standard input
 	Detach        bool               // return once every container has been started (or failed to) once
 	Wait          bool               // with Detach: then wait until every container is ready, or the pod Succeeded
 	WaitTimeout   time.Duration      // how long Wait waits; 0: DefaultWaitTimeout
@@ -93,6 +93,9 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	if err := checkJobNames(f); err != nil {
 		return 125, err
 	}
+	if err := ensureClaims(f, o.Err); err != nil {
+		return 125, err
+	}
 	if err := slirp.CheckTun(); err != nil {
 		return 125, err
 	}
@@ -100,7 +103,11 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		return 125, err
 	}
 	// Ports before the pull: a port in use fails at once, nothing started.
-	ports, err := bindPorts(f.Pods, o.PortDriver)
+	published, err := servicePorts(f, o.Err)
+	if err != nil {
+		return 125, err
+	}
+	ports, err := bindPorts(published, o.PortDriver)
 	if err != nil {
 		return 125, err
 	}

@@ -18,6 +18,7 @@ func downCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every pod"},
 			&cli.IntFlag{Name: "grace-period", Value: -1, Usage: "`SECONDS` the containers get between SIGTERM and SIGKILL, instead of the pod's terminationGracePeriodSeconds; 0 kills at once; -1: the pod's (as kubectl delete)"},
 			&cli.BoolFlag{Name: "now", Usage: "stop at once: the same as --grace-period 1 (as kubectl delete)"},
+			&cli.BoolFlag{Name: "volumes", Usage: "remove the PersistentVolumeClaims too: those the pods mount, those of the files with -f, every one with --all (never one a remaining pod mounts); without it they stay for the next up"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long to wait for a pod to stop (e.g. 20s) before killing its process outright; 0: its grace period plus 15s"},
 		},
 		Action: func(c *cli.Context) error {
@@ -25,6 +26,7 @@ func downCommand() *cli.Command {
 				Names:         c.Args().Slice(),
 				ManifestPaths: c.StringSlice("file"),
 				All:           c.Bool("all"),
+				Volumes:       c.Bool("volumes"),
 				Store:         storeOptions(c),
 				Out:           c.App.Writer,
 				Timeout:       c.Duration("timeout"),

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -252,6 +254,7 @@ func TestWorkloadErrors(t *testing.T) {
 		{"hostPort with replicas", deployment + "        ports: [{containerPort: 80, hostPort: 8080}]\n", 16, "spec.template.spec.containers[0].ports[0].hostPort",
 			`Deployment "web" has 2 replicas but hostPort 8080: podbox runs them all on this machine, where only one pod can have port 8080`},
 		{"wrong apiVersion", strings.Replace(deployment, "apps/v1", "v1", 1), 1, "apiVersion", "must be apps/v1 for kind Deployment"},
+		{"name too long for its pods", strings.Replace(deployment, "name: web", "name: "+strings.Repeat("w", 240), 1), 4, "metadata.name", "made from it is not a valid name"},
 		{"negative replicas", strings.Replace(deployment, "replicas: 2", "replicas: -1", 1), 6, "spec.replicas", "must be 0 or more"},
 		{"job restartPolicy", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: b}]\n", 6, "spec.template.spec.restartPolicy", "required for a Job: Never or OnFailure"},
 		{"job template", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: A, image: b}]\n", 8, "spec.template.spec.containers[0].name", "invalid name"},
@@ -278,5 +281,19 @@ func TestWorkloadWarnings(t *testing.T) {
 	}
 	if strings.Join(f.Warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(f.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLoadPodsClaimsAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pvc.yaml")
+	y := "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n"
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := LoadPods(path); err != nil || len(f.Claims) != 1 {
+		t.Errorf("LoadPods: %v", err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "no Pod in the file") {
+		t.Errorf("Load: got %v, want no Pod in the file", err)
 	}
 }

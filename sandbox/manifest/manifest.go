@@ -63,7 +63,10 @@
 //     request) and refused as volumeMode Block; its size is not enforced
 //     (a directory has none).
 //   - Services are read and checked (File.Services); their defaults
-//     filled (type ClusterIP, protocol TCP, targetPort = port).
+//     filled (type ClusterIP, protocol TCP, targetPort = port). A
+//     ClusterIP Service means nothing without a cluster network and is
+//     accepted without a word; NodePort and LoadBalancer ones are
+//     published on 127.0.0.1 by `up` (package sandbox, services.go).
 //   - Several files load together as `kubectl apply -f a -f b` does (Load):
 //     a directory stands for its *.yaml, *.yml and *.json files in name
 //     order, not recursing; each file is bounded and reported on by its
@@ -181,7 +184,8 @@ func (e *Error) Error() string {
 func Load(paths ...string) (*File, error) { return load(paths, true) }
 
 // LoadPods is Load without checking the pods' references to ConfigMaps and
-// Secrets: for what needs only the pods' names (down -f).
+// Secrets: for what needs only the pods' names and claims (down -f); a
+// file of PersistentVolumeClaims alone is no error here.
 func LoadPods(paths ...string) (*File, error) { return load(paths, false) }
 
 func load(paths []string, refs bool) (*File, error) {
@@ -209,7 +213,8 @@ func load(paths []string, refs bool) (*File, error) {
 		}
 	}
 	all.Path = strings.Join(names, ", ")
-	if all.empty() {
+	// down -f of a file of claims alone removes them (--volumes).
+	if all.empty() && (refs || len(all.Claims) == 0) {
 		if len(names) == 1 {
 			return nil, &Error{File: all.Path, Msg: "no Pod in the file"}
 		}

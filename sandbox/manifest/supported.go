@@ -61,6 +61,7 @@ var podFields = map[string]level{
 	"spec.volumes[*].configMap":                                supportedAll, // package mounts
 	"spec.volumes[*].secret":                                   supportedAll,
 	"spec.volumes[*].downwardAPI":                              supportedAll,
+	"spec.volumes[*].persistentVolumeClaim":                    supportedAll, // a directory of podbox's (mounts.ClaimDir)
 	"spec.volumes[*].projected":                                supportedSome,
 	"spec.volumes[*].projected.defaultMode":                    supportedAll,
 	"spec.volumes[*].projected.sources":                        supportedSome,

@@ -146,6 +146,12 @@ func (v *validator) pod(p *corev1.Pod) {
 		v.fail("metadata.generateName", "not supported: give the pod a metadata.name")
 	case p.Name == "":
 		v.fail("metadata.name", "required")
+	case v.prefix != "" && len(validation.IsDNS1123Subdomain(p.Name)) > 0:
+		// A workload's pod: its name comes from the workload's.
+		prefix := v.prefix
+		v.prefix = ""
+		v.fail("metadata.name", "the pod name %q made from it is not a valid name (at most 253 characters): shorten the name", p.Name)
+		v.prefix = prefix
 	default:
 		v.dns("metadata.name", p.Name, true)
 	}
@@ -301,6 +307,9 @@ func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {
 				v.fail(sf, "must have exactly one source (configMap, secret, downwardAPI, serviceAccountToken or clusterTrustBundle), has %d", n)
 			}
 		}
+	}
+	if c := vol.PersistentVolumeClaim; c != nil {
+		v.dns(f+".persistentVolumeClaim.claimName", c.ClaimName, true)
 	}
 	if h := vol.HostPath; h != nil {
 		if !path.IsAbs(h.Path) {
