@@ -286,8 +286,12 @@ func stalePods(f *manifest.File, paths []string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
+	jobs := map[string]bool{} // "Job name": their pods are the Job controller's
+	for _, j := range f.Jobs {
+		jobs["Job "+j.Name] = true
+	}
 	for _, n := range names {
-		if inFiles[n] {
+		if inFiles[n] || jobs[recordedOwner(n)] {
 			continue
 		}
 		b, err := os.ReadFile(PodDirs(n).appliedFile())

@@ -53,14 +53,41 @@ func Down(ctx context.Context, o DownOptions) error {
 	if err := checkPodsDirs(); err != nil {
 		return err
 	}
-	names := o.Names
+	var names, jobNames []string
+	for _, n := range o.Names {
+		// A name that is no pod's but a Job's (up -d) is the Job.
+		if !probePod(n).exists && jobExists(n) {
+			jobNames = append(jobNames, n)
+			continue
+		}
+		names = append(names, n)
+	}
 	strict := true // a named pod that does not exist is an error
 	claims := map[claimRef]bool{}
+	var f *manifest.File
 	if len(o.ManifestPaths) > 0 {
-		f, err := manifest.LoadPods(o.ManifestPaths...)
-		if err != nil {
+		var err error
+		if f, err = manifest.LoadPods(o.ManifestPaths...); err != nil {
 			return err
 		}
+		for _, j := range f.Jobs {
+			jobNames = append(jobNames, j.Name)
+		}
+	}
+	if o.All {
+		var err error
+		if jobNames, err = allJobNames(); err != nil {
+			return err
+		}
+	}
+	// A Job's controller goes first, so that it starts no pod more; then
+	// its pods go with the others, then its directory (jobrole.go).
+	jobPods, jobs, err := stopJobs(ctx, jobNames)
+	if err != nil {
+		return err
+	}
+	names = append(names, jobPods...)
+	if f != nil {
 		if names, err = filePods(f, names); err != nil {
 			return err
 		}
@@ -79,6 +106,7 @@ func Down(ctx context.Context, o DownOptions) error {
 		}
 		strict = false
 	}
+	names = uniq(names) // a Job's pod may be named too
 	// Ask every pod to stop first, then wait: their grace periods overlap.
 	type target struct {
 		name string
@@ -122,6 +150,13 @@ func Down(ctx context.Context, o DownOptions) error {
 		if _, err := removeOrphanContainers(o.Store, ""); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	for _, j := range jobs {
+		if err := removeJobDir(j); err != nil {
+			errs = append(errs, fmt.Errorf("removing job %q: %w", j, err))
+			continue
+		}
+		fmt.Fprintln(o.Out, "job/"+j)
 	}
 	if o.Volumes {
 		if err := removeClaims(claims, o.Out); err != nil {

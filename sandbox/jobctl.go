@@ -27,6 +27,10 @@ package sandbox
 //     the tests use it, so that a failing Job is quick to try twice.
 //   - activeDeadlineSeconds counts from the Job's start: past it the Job
 //     Fails (DeadlineExceeded) and its running pods are stopped.
+//   - Pod names (manifest.JobPod): an Indexed Job's pod is (index,
+//     attempt); a NonIndexed Job's n-th pod made is (n, 0), since any pod
+//     may fill any completion. Either way the same file and the same
+//     outcomes give the same names.
 
 import (
 	"os"

@@ -57,6 +57,8 @@ var ErrNotInUserNS = errors.New("must run inside podbox's user namespace")
 // started, or has failed to, once (an init container that waits, or a
 // container that cannot start, does not hold it: ps shows them); with
 // Wait, once every container is ready (*NotReadyError after WaitTimeout).
+// Jobs run beside the pods as their controller would (job.go): exit 1 if
+// one Failed; with Detach, in a controller process left running.
 func Up(ctx context.Context, o UpOptions) (int, error) {
 	if !userns.Inside() {
 		return 125, ErrNotInUserNS
@@ -72,6 +74,15 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	f, err := loadManifests(o)
 	if err != nil {
 		return 125, err
+	}
+	// A Job's images are pulled and its runtime chosen before any pod
+	// starts: a Job that cannot run leaves nothing half-built.
+	if err := checkJobNames(f); err != nil {
+		return 125, err
+	}
+	jobs, code, err := loadJobs(ctx, f, o)
+	if code != 0 || err != nil {
+		return code, err
 	}
 	started, steps, code, err := apply(ctx, f, o)
 	if code != 0 || err != nil {
@@ -96,9 +107,12 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 				fmt.Fprintln(o.Out, h.name)
 			}
 		}
-		return 0, nil
+		return detachJobs(jobs, o)
 	}
 	reportSteps(o.Out, steps)
+	if len(jobs) > 0 {
+		return foregroundJobs(started, jobs, o, in)
+	}
 	return foreground(started, o, in)
 }
 
@@ -114,10 +128,34 @@ func loadManifests(o UpOptions) (*manifest.File, error) {
 	for _, w := range f.Warnings {
 		fmt.Fprintf(o.Err, "warning: %s\n", w)
 	}
-	if len(f.Pods) == 0 {
+	if err := refuseCronJobs(f); err != nil {
+		return nil, err
+	}
+	if len(f.Pods) == 0 && len(f.Jobs) == 0 {
 		return nil, fmt.Errorf("%s: no Pod in the files", f.Path)
 	}
 	return f, nil
+}
+
+// loadJobs prepares the Jobs of f (prepareJobs) on the store, opened for
+// them alone; 130 if interrupted.
+func loadJobs(ctx context.Context, f *manifest.File, o UpOptions) ([]*jobRun, int, error) {
+	if len(f.Jobs) == 0 {
+		return nil, 0, nil
+	}
+	store, err := image.OpenStore(o.Store)
+	if err != nil {
+		return nil, 125, err
+	}
+	defer store.Shutdown()
+	jobs, err := prepareJobs(ctx, store, f, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 130, err
+		}
+		return nil, 125, err
+	}
+	return jobs, 0, nil
 }
 
 // createPods starts the pods of f (not running, checked by the caller):

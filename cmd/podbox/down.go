@@ -11,7 +11,7 @@ import (
 func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
-		Usage:     "stop pods and remove them, leaving nothing behind",
+		Usage:     "stop pods and remove them, leaving nothing behind (a NAME may be a Job of up -d: its controller and pods)",
 		ArgsUsage: "NAME… | -f FILE | --all",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "the pods of the manifest `FILE` (a directory: its .yaml, .yml and .json files; - for standard input); repeat it for several"},

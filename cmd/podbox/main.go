@@ -5,7 +5,7 @@
 // roles, chosen in main before any flag is parsed: go.podman.io/storage's
 // re-exec helpers, a child waiting for its user namespace map, the pod's
 // infra process (when no podbox-pod is beside it), the cleanup helper a
-// pod runs at its end, and the CLI.
+// pod runs at its end, a Job's controller left by `up -d`, and the CLI.
 //
 // Flags may follow positional arguments (`podbox logs web -c server -f`), as
 // kubectl and podman accept them: urfave/cli/v2 stops at the first argument,
@@ -55,6 +55,9 @@ func main() {
 	}
 	if sandbox.IsCleanup() { // run by a pod's PID 1 at its end (sandbox.CleanupCommand)
 		os.Exit(sandbox.CleanupMain())
+	}
+	if sandbox.IsJobController() { // left by `up -d` of a Job (sandbox/jobrole.go)
+		os.Exit(sandbox.JobControllerMain())
 	}
 	if sandbox.IsProbeHelper() { // run by a pod's PID 1 for an HTTPS or gRPC probe (sandbox/probehelper.go)
 		os.Exit(sandbox.ProbeHelperMain())

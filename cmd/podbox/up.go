@@ -26,7 +26,7 @@ found it not ready; 125 podbox failed (nothing started, or what started was stop
 128+N a signal N (130: Ctrl-C) stopped it.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "the manifest `FILE`: YAML of Pods, workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job), Services, PersistentVolumeClaims, ConfigMaps and Secrets; a directory for its .yaml, .yml and .json files; - for standard input; repeat it (or a,b) for several, as kubectl"},
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once every container has been started (or failed to) once, printing the pod names; podbox ps shows how they do"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once every container has been started (or failed to) once, printing the pod names; podbox ps shows how they do; a Job goes on in a controller process until it ends (podbox down -f FILE removes it)"},
 			&cli.BoolFlag{Name: "wait", Usage: "with -d: then wait until every container is ready (or the pod succeeded); exit 1 naming what is not, after --timeout"},
 			&cli.DurationFlag{Name: "timeout", Usage: "how long --wait waits (e.g. 90s, 2m)", Value: sandbox.DefaultWaitTimeout},
 			stallTimeoutFlag(),

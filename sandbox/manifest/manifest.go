@@ -54,7 +54,8 @@
 //     only one of them could have the port.
 //   - Jobs and CronJobs stay as they are (File.Jobs, File.CronJobs), their
 //     template checked as the pod JobPod makes; the Job controller (package
-//     sandbox) runs them.
+//     sandbox) runs them. `up` refuses a CronJob, naming its file and line
+//     and how to make it a Job (RefuseCronJobs says why: no scheduler).
 //   - A StatefulSet's volumeClaimTemplates give each pod its claim
 //     `<template>-<pod>` (File.Claims), in place of the template's volume
 //     of that name, as the controller does. A PersistentVolumeClaim is
