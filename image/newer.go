@@ -57,7 +57,7 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 		timeout = DefaultStallTimeout
 	}
 	if timeout > 0 {
-		err = stallWatch{registry: registry, timeout: timeout}.guard(ctx, "the digest of "+named.String(), head)
+		err = stallWatch{registry: registry, timeout: timeout}.guard(ctx, "the manifest of "+named.String(), head)
 	} else {
 		err = head(ctx)
 	}
@@ -83,11 +83,11 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 	case unreachable(err) && !o.offlineOK:
 		return nil, classify(input, registry, err)
 	case unreachable(err):
-		msg := fmt.Sprintf("warning: registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
+		msg := fmt.Sprintf("registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
 		if o.Out != nil {
-			fmt.Fprintln(o.Out, msg)
+			fmt.Fprintln(o.Out, "warning: "+msg)
 		} else {
-			logrus.Warn(msg)
+			logrus.Warn(msg) // the formatter says "warning: "
 		}
 		logrus.Debugf("checking the digest of %s: %v", name, err)
 		img, err := s.describe(simg)
