@@ -88,8 +88,9 @@
 //     instead would not do: a failed save leaves the store's memory ahead of
 //     its files.
 //   - A pull from a registry of an image the store already holds under that
-//     name first asks the registry for the tag's manifest digest (one HEAD,
-//     docker.GetDigest, under the stall timer) and copies nothing when the
+//     name first asks the registry for the tag's manifest (one GET, through
+//     registries.conf's mirrors as the pull; docker.GetDigest's HEAD would
+//     skip them), under the stall timer, and copies nothing when the
 //     stored image was pulled by that digest: one line, `busybox:latest: up
 //     to date`, no progress. This is Podman's pull policy "newer", and it is
 //     what imagePullPolicy Always (the default for :latest) means here
@@ -101,8 +102,7 @@
 //     would fail the pull (ErrImagePull), but a laptop is often offline and
 //     its user wants the image they have. An explicit `podbox pull` fails
 //     then, as before: it was asked to fetch, and a script must know it did
-//     not. Any other answer (401, unknown
-//     tag, a registry without Docker-Content-Digest) goes on to the pull,
+//     not. Any other answer (401, an unknown tag) goes on to the pull,
 //     which reports it as before; an image that is not stored is pulled,
 //     or fails, as before.
 //   - imagePullPolicy and the command, env, workingDir and user of a

@@ -8,15 +8,16 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
-	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/manifest"
 	istorage "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/types"
 )
 
 // keepLocal decides, before a pull from a registry, whether the image the
 // store already holds under named will do: the registry's manifest digest
-// for the tag (one HEAD request, docker.GetDigest) is one the stored image
+// for the tag (the digest of the manifest it serves, as Podman's libimage
+// computes it) is one the stored image
 // was pulled by (Podman's pull policy "newer"), or the registry cannot be
 // reached at all and o.offlineOK (for a pod; an explicit pull fails then).
 // It returns the stored image then, having said which on o.Out; nil to
@@ -24,7 +25,7 @@ import (
 // the pull itself must report, such as 401 or an unknown tag).
 //
 // dockerRef is the registry reference, unwrapped: the stall timer guards
-// the request here as it guards the pull (stallWatch.guard).
+// the requests here as it guards the pull (stallWatch.guard).
 func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input string, named reference.Named, dockerRef types.ImageReference, o PullOptions) (*Image, error) {
 	sref, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
@@ -37,8 +38,18 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 	registry := reference.Domain(named)
 	var remote digest.Digest
 	head := func(ctx context.Context) error {
-		var err error
-		remote, err = docker.GetDigest(ctx, sys, dockerRef)
+		// The manifest itself rather than docker.GetDigest's HEAD: a source
+		// goes through registries.conf's mirrors, as the pull would.
+		src, err := dockerRef.NewImageSource(ctx, sys)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		raw, _, err := src.GetManifest(ctx, nil)
+		if err != nil {
+			return err
+		}
+		remote, err = manifest.Digest(raw)
 		return err
 	}
 	timeout := o.StallTimeout
@@ -46,7 +57,7 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 		timeout = DefaultStallTimeout
 	}
 	if timeout > 0 {
-		err = stallWatch{registry: registry, timeout: timeout}.guard(ctx, "the digest of "+named.String(), head)
+		err = stallWatch{registry: registry, timeout: timeout}.guard(ctx, "the manifest of "+named.String(), head)
 	} else {
 		err = head(ctx)
 	}
@@ -55,10 +66,14 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 	case err == nil:
 		for _, d := range append(simg.Digests, simg.Digest) {
 			if d == remote {
-				if o.Out != nil && !o.Quiet {
+				img, err := s.describe(simg)
+				if err != nil && removedMeanwhile(err) {
+					return nil, nil // an rmi took it meanwhile: pull it
+				}
+				if err == nil && o.Out != nil && !o.Quiet {
 					fmt.Fprintf(o.Out, "%s: up to date\n", name)
 				}
-				return s.describe(simg)
+				return img, err
 			}
 		}
 		logrus.Debugf("%s: the registry has %s, the store %s: pulling", name, remote, simg.Digest)
@@ -68,14 +83,18 @@ func (s *Store) keepLocal(ctx context.Context, sys *types.SystemContext, input s
 	case unreachable(err) && !o.offlineOK:
 		return nil, classify(input, registry, err)
 	case unreachable(err):
-		msg := fmt.Sprintf("warning: registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
+		msg := fmt.Sprintf("registry %s unreachable; using the local %s (%s)", registry, name, simg.Digest)
 		if o.Out != nil {
-			fmt.Fprintln(o.Out, msg)
+			fmt.Fprintln(o.Out, "warning: "+msg)
 		} else {
-			logrus.Warn(msg)
+			logrus.Warn(msg) // the formatter says "warning: "
 		}
 		logrus.Debugf("checking the digest of %s: %v", name, err)
-		return s.describe(simg)
+		img, err := s.describe(simg)
+		if err != nil && removedMeanwhile(err) {
+			return nil, nil // an rmi took it meanwhile: the pull says what it can
+		}
+		return img, err
 	}
 	logrus.Debugf("checking the digest of %s: %v: pulling", name, err)
 	return nil, nil

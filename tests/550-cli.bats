@@ -21,6 +21,16 @@ teardown() {
     basic_teardown
 }
 
+# has_line LINE WHAT: $output has LINE as one of its lines.
+has_line() {
+    grep -qxF -- "$1" <<<"$output" || die "$2: no line '$1' in: $output"
+}
+
+# lines_at_least N REGEX FILE: FILE has at least N lines matching REGEX.
+lines_at_least() {
+    (($(grep -cE -- "$2" "$3") >= $1))
+}
+
 # start_registry2: a second registry with a copy of the suite registry's
 # images, that the test may stop; sets $reg2 (127.0.0.1:PORT) and $reg2_dir.
 start_registry2() {
@@ -88,7 +98,7 @@ start_registry2() {
     wait_for 20 pod_status_is "$pod" Running
 
     run_podbox ps -o name
-    assert "$output" =~ "(^|$'\n')pod/$pod($|$'\n')" "ps -o name"
+    has_line "pod/$pod" "ps -o name"
     run_podbox ps -o json
     assert "$(jq -r '.apiVersion + " " + .kind' <<<"$output")" == "v1 List" "ps -o json is a v1 List"
     assert "$(jq -r --arg p "$pod" '.items[] | select(.metadata.name == $p) | .kind + " " + .status.phase' <<<"$output")" == "Pod Running" "the pod in it"
@@ -120,7 +130,7 @@ start_registry2() {
     run_podbox down "$pod"
     # It goes: the row once more, as kubectl prints a deleted pod.
     local n
-    wait_for --alive "$ps_pid" --log "$ps_log" 20 test "$(grep -c "^$pod " "$ps_log")" -ge 2
+    wait_for --alive "$ps_pid" --log "$ps_log" 20 lines_at_least 2 "^$pod " "$ps_log"
     kill -TERM "$ps_pid"
     wait "$ps_pid" || die "ps -w exited with $? on SIGTERM"
     n=$(grep -c '^NAME ' "$ps_log")
@@ -135,7 +145,7 @@ start_registry2() {
     local get_pid=$bg_pid get_log=$bg_log
     wait_for --alive "$get_pid" --log "$get_log" 10 grep -q "^pod/$pod$" "$get_log"
     run_podbox down "$pod"
-    wait_for --alive "$get_pid" --log "$get_log" 20 test "$(grep -c "^pod/$pod$" "$get_log")" -ge 2
+    wait_for --alive "$get_pid" --log "$get_log" 20 lines_at_least 2 "^pod/$pod$" "$get_log"
     kill -INT "$get_pid"
     wait "$get_pid" || die "get -w exited with $? on SIGINT"
 }
@@ -160,7 +170,7 @@ start_registry2() {
     }
     run complete_in_bash logs "${pod:0:6}"
     assert "$status" == 0 "bash ran the completion: $output"
-    assert "$output" =~ "(^|$'\n')$pod($|$'\n')" "pod name after logs"
+    has_line "$pod" "pod name after logs"
     run complete_in_bash logs "$pod" -c ""
     assert "$output" == "sleeper" "container after -c"
     run complete_in_bash d
@@ -170,7 +180,7 @@ start_registry2() {
 
     # The hidden entry the scripts call, directly.
     run_podbox __complete describe pod ""
-    assert "$output" =~ "(^|$'\n')$pod($|$'\n')" "__complete describe pod"
+    has_line "$pod" "__complete describe pod"
     run_podbox __complete completion ""
     assert "$output" == $'bash\nzsh\nfish' "shells"
     run_podbox completion zsh
@@ -178,5 +188,29 @@ start_registry2() {
     run_podbox completion fish
     assert "$output" =~ "complete -c podbox" "fish script"
     run_podbox 125 completion tcsh
+    run_podbox down "$pod"
+}
+
+@test "completion: the fish script completes a pod name; the zsh script parses (each skips without its shell)" {
+    command -v fish >/dev/null || command -v zsh >/dev/null || skip "neither fish nor zsh is installed (apt-get install fish zsh)"
+    local pod
+    pod=$(safename)
+    run_podbox up -d -f "$(render sleeper.yaml "$pod" 600)"
+    if command -v fish >/dev/null; then
+        run_podbox completion fish
+        echo "$output" >"$BATS_TEST_TMPDIR/podbox.fish"
+        # shellcheck disable=SC2016 # fish expands $argv
+        run env PATH="$(dirname "$PODBOX"):$PATH" fish -c 'source $argv[1]; complete -C "podbox logs $argv[2]"; complete -C "podbox logs $argv[3] -c "' \
+            "$BATS_TEST_TMPDIR/podbox.fish" "${pod:0:6}" "$pod"
+        assert "$status" == 0 "fish ran the completion: $output"
+        has_line "$pod" "fish: pod name after logs"
+        has_line "sleeper" "fish: container after -c"
+    fi
+    if command -v zsh >/dev/null; then
+        run_podbox completion zsh
+        echo "$output" >"$BATS_TEST_TMPDIR/_podbox"
+        run zsh -n "$BATS_TEST_TMPDIR/_podbox"
+        assert "$status" == 0 "zsh -n: $output"
+    fi
     run_podbox down "$pod"
 }
