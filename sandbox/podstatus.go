@@ -26,10 +26,11 @@ func podStatusWord(p *corev1.Pod) string {
 		// longer true (kubectl likewise shows Unknown for NodeLost).
 		return reasonGone
 	}
-	if st.Reason == podproto.ReasonDeadlineExceeded {
-		// activeDeadlineSeconds ended it: that is the story, not how its
-		// killed containers ended (kubectl get shows DeadlineExceeded for
-		// such a pod on a cluster).
+	if st.Reason == podproto.ReasonDeadlineExceeded || st.Reason == podproto.ReasonEvicted {
+		// activeDeadlineSeconds ended it, or an emptyDir's sizeLimit
+		// evicted it: that is the story, not how its killed containers
+		// ended (kubectl get shows DeadlineExceeded, Evicted for such a
+		// pod on a cluster).
 		return st.Reason
 	}
 	initializing := false

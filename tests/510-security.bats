@@ -115,6 +115,8 @@ YAML
     assert "$(jq -r .status.message <<<"$output")" == 'Usage of EmptyDir volume "cache" exceeds the limit "1Mi". '
     assert "$(jq -r '.status.containerStatuses[0].state.terminated != null' <<<"$output")" == true "the container is stopped"
     assert "$(jq -r '.status.containerStatuses[0].restartCount' <<<"$output")" == 0 "not restarted"
+    run_podbox ps
+    assert "$output" =~ "$pod +Evicted " "ps STATUS is the reason, as kubectl get"
     run_podbox describe pod "$pod"
     assert "$output" =~ "Warning +Evicted +[^ ]+ +podbox +Usage of EmptyDir volume \"cache\" exceeds the limit \"1Mi\""
     run_podbox down "$pod"
