@@ -14,6 +14,7 @@ set -euo pipefail
 #     debian-archive-keyring (an Ubuntu host has no Debian keys)
 #   registry with auth: apache2-utils (htpasswd)
 #   the test suite and scripts/: bats curl jq iproute2 procps util-linux python3 tmux
+#   the completion scripts of tests/550-cli.bats: zsh fish
 #   make lint: shellcheck; the build: make git ca-certificates
 #   a plain `go build` (cgo, no tags; bin/podbox-dynamic): gcc libc6-dev pkg-config
 #     libgpgme-dev libbtrfs-dev
@@ -21,7 +22,7 @@ PACKAGES=(
     slirp4netns uidmap runc crun fuse-overlayfs
     docker-registry busybox-static skopeo apache2-utils
     mmdebstrap debian-archive-keyring
-    bats curl jq iproute2 procps util-linux python3 tmux
+    bats curl jq iproute2 procps util-linux python3 tmux zsh fish
     shellcheck
     make git ca-certificates
     gcc libc6-dev pkg-config libgpgme-dev libbtrfs-dev
