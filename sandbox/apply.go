@@ -340,15 +340,7 @@ func specDiff(old, cur []byte) []string {
 		}
 	}
 	// One ConfigMap named once, however many keys changed.
-	seen := map[string]bool{}
-	uniq := out[:0]
-	for _, p := range out {
-		if !seen[p] {
-			seen[p] = true
-			uniq = append(uniq, p)
-		}
-	}
-	return uniq
+	return uniq(out)
 }
 
 func diffValue(path string, a, b any, out *[]string) {

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/sandbox/manifest"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -38,7 +39,7 @@ func podCredentials(pod *corev1.Pod, secrets []*corev1.Secret) (image.Credential
 			failed = append(failed, "/"+ref.Name)
 			continue
 		}
-		data := secretData(s)
+		data := manifest.SecretData(s)
 		var err error
 		switch {
 		case data[corev1.DockerConfigJsonKey] != nil:
@@ -62,19 +63,6 @@ func podCredentials(pod *corev1.Pod, secrets []*corev1.Secret) (image.Credential
 		failed[i] = pod.Namespace + failed[i]
 	}
 	return creds, fmt.Sprintf("pod %q: Unable to retrieve some image pull secrets (%s); attempting to pull the image may not succeed.", pod.Name, strings.Join(failed, ", ")), nil
-}
-
-// secretData is a Secret's data with stringData over it, as the API server
-// stores it.
-func secretData(s *corev1.Secret) map[string][]byte {
-	m := make(map[string][]byte, len(s.Data)+len(s.StringData))
-	for k, v := range s.Data {
-		m[k] = v
-	}
-	for k, v := range s.StringData {
-		m[k] = []byte(v)
-	}
-	return m
 }
 
 // credentialsKey tells apart, in the pulls of one up, pods whose secrets
