@@ -91,8 +91,18 @@ var podFields = map[string]level{
 	"spec.resources":                                           acceptedOnly,
 	"spec.imagePullSecrets":                                    supportedAll, // image/pull.go, pullsecrets.go
 	"metadata.generateName":                                    refusedSome,
-	"spec.containers":                                          supportedSome,
-	"spec.initContainers":                                      supportedSome,
+	// The API server's bookkeeping: accepted as written, without effect.
+	"metadata.creationTimestamp":          acceptedOnly,
+	"metadata.deletionGracePeriodSeconds": acceptedOnly,
+	"metadata.deletionTimestamp":          acceptedOnly,
+	"metadata.finalizers":                 acceptedOnly,
+	"metadata.generation":                 acceptedOnly,
+	"metadata.managedFields":              acceptedOnly,
+	"metadata.resourceVersion":            acceptedOnly,
+	"metadata.selfLink":                   acceptedOnly,
+	"metadata.uid":                        acceptedOnly,
+	"spec.containers":                     supportedSome,
+	"spec.initContainers":                 supportedSome,
 }
 
 // containerFields are relative to one container, for containers and
@@ -152,22 +162,34 @@ var messages = map[string]string{
 // notes say why a field is accepted without effect or which values are
 // refused, for `podbox explain` and FIELDS.md; keys as in podFields, or
 // relative to a container as in containerFields.
+// bookkeepingNote is the note of the metadata the API server keeps.
+const bookkeepingNote = "the API server's bookkeeping, accepted as written"
+
 var notes = map[string]string{
-	"spec.serviceAccountName":           "no API server, so no token to mount (a projected serviceAccountToken source gets a placeholder file)",
-	"spec.serviceAccount":               "no API server, so no token to mount",
-	"spec.automountServiceAccountToken": "no API server, so no token to mount",
-	"spec.nodeSelector":                 schedulingNote,
-	"spec.nodeName":                     schedulingNote,
-	"spec.affinity":                     schedulingNote,
-	"spec.tolerations":                  schedulingNote,
-	"spec.schedulingGates":              schedulingNote,
-	"spec.priorityClassName":            schedulingNote,
-	"spec.priority":                     schedulingNote,
-	"spec.preemptionPolicy":             schedulingNote,
-	"spec.topologySpreadConstraints":    schedulingNote,
-	"spec.schedulerName":                schedulingNote,
-	"metadata":                          "name, namespace, labels and annotations; the rest is bookkeeping, accepted as written",
-	"spec.imagePullSecrets":             "the credentials of a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret in the files, for the pod's pulls",
+	"spec.serviceAccountName":             "no API server, so no token to mount (a projected serviceAccountToken source gets a placeholder file)",
+	"spec.serviceAccount":                 "no API server, so no token to mount",
+	"spec.automountServiceAccountToken":   "no API server, so no token to mount",
+	"spec.nodeSelector":                   schedulingNote,
+	"spec.nodeName":                       schedulingNote,
+	"spec.affinity":                       schedulingNote,
+	"spec.tolerations":                    schedulingNote,
+	"spec.schedulingGates":                schedulingNote,
+	"spec.priorityClassName":              schedulingNote,
+	"spec.priority":                       schedulingNote,
+	"spec.preemptionPolicy":               schedulingNote,
+	"spec.topologySpreadConstraints":      schedulingNote,
+	"spec.schedulerName":                  schedulingNote,
+	"metadata":                            "name, namespace, labels, annotations and ownerReferences; the rest is the API server's bookkeeping, accepted as written",
+	"metadata.creationTimestamp":          bookkeepingNote,
+	"metadata.deletionGracePeriodSeconds": bookkeepingNote,
+	"metadata.deletionTimestamp":          bookkeepingNote,
+	"metadata.finalizers":                 bookkeepingNote,
+	"metadata.generation":                 bookkeepingNote,
+	"metadata.managedFields":              bookkeepingNote,
+	"metadata.resourceVersion":            bookkeepingNote,
+	"metadata.selfLink":                   bookkeepingNote,
+	"metadata.uid":                        "the API server's bookkeeping: podbox gives every pod its own uid",
+	"spec.imagePullSecrets":               "the credentials of a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret in the files, for the pod's pulls",
 	"spec.volumes[*].projected.sources[*].serviceAccountToken": "no API server: a placeholder file, said at up",
 	"spec.volumes[*].projected.sources[*].clusterTrustBundle":  "no API server: a placeholder file, said at up",
 	"spec.runtimeClassName":                                    "podbox runs every pod with the OCI runtime it chose (--runtime)",
