@@ -338,9 +338,7 @@ func (r *jobRun) start(ctx context.Context, s jobSlot) error {
 	r.procs[h.name], r.running[h.name] = h, true
 	if r.mux != nil {
 		for _, c := range allContainers(pod) {
-			f := &follower{src: logSource{label: h.name + "/" + c.Name, dir: h.dirs.containerLogDir(c.Name)}, colour: colours[len(r.mux.fs)%len(colours)]}
-			r.mux.fs = append(r.mux.fs, f)
-			r.mux.width = max(r.mux.width, len(f.src.label))
+			f := r.mux.add(logSource{label: h.name + "/" + c.Name, dir: h.dirs.containerLogDir(c.Name)})
 			r.muxOf[h.name] = append(r.muxOf[h.name], f)
 		}
 	}

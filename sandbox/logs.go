@@ -216,11 +216,19 @@ func newLogMux(srcs []logSource, out io.Writer) *logMux {
 	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		m.colour = true
 	}
-	for i, s := range srcs {
-		m.fs = append(m.fs, &follower{src: s, colour: colours[i%len(colours)], run: -1, left: -1})
-		m.width = max(m.width, len(s.label))
+	for _, s := range srcs {
+		m.add(s)
 	}
 	return m
+}
+
+// add makes a follower of s that reads every run of its container, from
+// the first, and prints with the others.
+func (m *logMux) add(s logSource) *follower {
+	f := &follower{src: s, colour: colours[len(m.fs)%len(colours)], run: -1, left: -1}
+	m.fs = append(m.fs, f)
+	m.width = max(m.width, len(s.label))
+	return f
 }
 
 // close closes the files the followers hold.

@@ -168,12 +168,18 @@ assert_no_exec_left() {
     assert "$output" == "podbox: pod \"$pod\": no such pod"
 }
 
+saved_both_running() {
+    grep -q '"phase":"Running"' "$1" && grep -q "://$2-app\"" "$1" && grep -q "://$2-second\"" "$1"
+}
+
 @test "get, describe: a pod whose process died answers from its last saved status" {
     local pod
     pod=$(safename)
     up_inspect "$pod"
-    # status.json is saved within a quarter second of a change.
-    wait_for 5 grep -q '"phase":"Running"' "$(pod_rundir "$pod")/status.json"
+    # status.json is saved within a quarter second of a change. The app
+    # containers are created in parallel: wait until both have started
+    # there, not only the first.
+    wait_for 5 saved_both_running "$(pod_rundir "$pod")/status.json" "$pod"
     kill -KILL "$(awk '{ print $1 }' "$(pod_rundir "$pod")/pid")"
     wait_for 10 pod_status_is "$pod" Gone
     run_podbox get pod "$pod"

@@ -115,6 +115,10 @@ index 2 $job-2" "each index once, with its hostname"
     assert "$output" =~ "pod $pod Succeeded" "the pod's end"
     assert "$output" =~ "job $job Complete" "the Job's result"
     assert "$output" =~ "hello +\| hello from podbox" "the pod's output"
+    # The finished pod stays listed for logs and describe, until down.
+    run_podbox ps
+    assert "$output" =~ "$pod +Completed "
+    run_podbox down "$pod"
     assert_pod_gone "$pod"
     assert_no_job_processes "$job"
 }

@@ -33,8 +33,9 @@ storage_containers() {
 
     # Only its logs and status are left: no process, no mount, no storage
     # container, no volume, no runtime directory.
+    # (applied.json: what up compares a next up of the file with.)
     run ls "$(pod_datadir "$pod")"
-    assert "$output" == $'finished.json\nlogs'
+    assert "$output" == $'applied.json\nfinished.json\nlogs'
     [[ ! -e $(pod_rundir "$pod") ]] || die "the runtime dir is left: $(ls "$(pod_rundir "$pod")")"
     run pgrep -u "$(id -u)" -f "podbox-pod:$pod\$"
     assert "$output" == "" "no process"
