@@ -291,8 +291,12 @@ func stalePods(f *manifest.File, paths []string) ([]string, error) {
 		jobs["Job "+j.Name] = true
 	}
 	for _, n := range names {
-		if inFiles[n] || jobs[recordedOwner(n)] {
+		k := recordedOwner(n)
+		if inFiles[n] || jobs[k] {
 			continue
+		}
+		if j, ok := strings.CutPrefix(k, "Job "); ok && jobExists(j) {
+			continue // the Job's: listed or pruned with it (staleJobs)
 		}
 		b, err := os.ReadFile(PodDirs(n).appliedFile())
 		if err != nil {

@@ -70,6 +70,7 @@ type jobRun struct {
 	mux     *logMux               // foreground: the containers' output
 	muxOf   map[string][]*follower
 	evs     chan jobPodEvent
+	words   string // what up -d says of it: "" (job/<name>), or its reconcile line (jobapply.go)
 }
 
 type jobPodEvent struct {
@@ -149,18 +150,6 @@ func prepareJobs(ctx context.Context, store *image.Store, f *manifest.File, o Up
 		runs = append(runs, &jobRun{job: job, f: f, o: o, rt: rt, images: images[tmpl.Name], out: o.Out, errw: o.Err})
 	}
 	return runs, nil
-}
-
-// checkJobPods refuses a Job whose pods would clash with a running pod:
-// the names are the same at every up of the same file.
-func checkJobNames(f *manifest.File) error {
-	for _, job := range f.Jobs {
-		names, _ := jobPodNames(job.Name)
-		if len(names) > 0 {
-			return fmt.Errorf("job %q: %w: its pod %s is still there (podbox down -f FILE)", job.Name, ErrPodRunning, names[0])
-		}
-	}
-	return nil
 }
 
 // run runs the Job until it has ended and its pods with it (detached:
@@ -585,7 +574,11 @@ func detachJobs(runs []*jobRun, o UpOptions) (int, error) {
 		if err := startJobController(r, o); err != nil {
 			return 125, err
 		}
-		fmt.Fprintln(o.Out, "job/"+r.job.Name)
+		if r.words != "" {
+			fmt.Fprintln(o.Out, r.words)
+		} else {
+			fmt.Fprintln(o.Out, "job/"+r.job.Name)
+		}
 	}
 	return 0, nil
 }

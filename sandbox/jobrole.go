@@ -141,6 +141,10 @@ func startJobController(run *jobRun, o UpOptions) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
+	if err := writeJobApplied(paths, run.job, run.f); err != nil { // what the next up compares (jobapply.go)
+		_ = removeJobDir(name)
+		return err
+	}
 	logf, err := os.OpenFile(filepath.Join(dir, "controller.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err

@@ -77,12 +77,21 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 	}
 	// A Job's images are pulled and its runtime chosen before any pod
 	// starts: a Job that cannot run leaves nothing half-built.
-	if err := checkJobNames(f); err != nil {
+	jsteps, err := planJobs(f) // jobapply.go
+	if err != nil {
 		return 125, err
 	}
-	jobs, code, err := loadJobs(ctx, f, o)
+	jf, err := applyJobs(ctx, f, jsteps, o)
+	if err != nil {
+		return 125, err
+	}
+	jobs, code, err := loadJobs(ctx, jf, o)
 	if code != 0 || err != nil {
 		return code, err
+	}
+	recreated := jobStepWords(jsteps)
+	for _, r := range jobs {
+		r.words = recreated[r.job.Name]
 	}
 	started, steps, code, err := apply(ctx, f, o)
 	if code != 0 || err != nil {
@@ -110,8 +119,16 @@ func Up(ctx context.Context, o UpOptions) (int, error) {
 		return detachJobs(jobs, o)
 	}
 	reportSteps(o.Out, steps)
+	for _, r := range jobs {
+		if r.words != "" {
+			fmt.Fprintln(o.Out, r.words)
+		}
+	}
 	if len(jobs) > 0 {
 		return foregroundJobs(started, jobs, o, in)
+	}
+	if len(f.Pods) == 0 {
+		return 0, nil // only unchanged Jobs, under their controllers
 	}
 	return foreground(started, o, in)
 }

@@ -12,15 +12,24 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "print pods as kubectl get does: a table, or v1.Pods in YAML or JSON",
-		ArgsUsage: "pods | [pod] NAME",
+		ArgsUsage: "pods | [pod] NAME | jobs | job NAME",
 		Description: "-o wide adds IP, NODE, NOMINATED NODE and READINESS GATES; -o name prints pod/NAME.\n" +
 			"--watch (-w) prints the pods, then a line (or object) for each pod whose row changes (the AGE column\n" +
-			"aside) or that goes away, without repeating the header, as kubectl get -w; it looks every second, until Ctrl-C.",
+			"aside) or that goes away, without repeating the header, as kubectl get -w; it looks every second, until Ctrl-C.\n" +
+			"get jobs (job NAME, job/NAME) lists the Jobs up -d started, as kubectl get jobs: NAME STATUS COMPLETIONS\n" +
+			"DURATION AGE, or batch/v1 Jobs with their status (-o yaml|json); a foreground up's Job leaves no record.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "yaml, json, wide or name"},
 			watchFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if name, ok, err := jobArg(c.Args().Slice()); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				return sandbox.GetJobs(sandbox.GetOptions{Name: name, Output: c.String("output"), Watch: c.Bool("watch"),
+					Out: c.App.Writer, Err: c.App.ErrWriter})
+			}
 			name, err := podArg(c, "get", false)
 			if err != nil {
 				return err
@@ -79,4 +88,25 @@ var otherKinds = map[string]bool{
 	"ns": true, "node": true, "nodes": true, "no": true, "replicaset": true, "replicasets": true, "rs": true,
 	"secret": true, "secrets": true, "service": true, "services": true, "svc": true, "statefulset": true,
 	"statefulsets": true, "sts": true,
+}
+
+// jobArg reads `jobs`, `job NAME`, `job/NAME` (and job.batch, jobs.batch):
+// ok is true when the arguments name Jobs.
+func jobArg(args []string) (name string, ok bool, err error) {
+	if len(args) == 0 {
+		return "", false, nil
+	}
+	kind, name, slash := strings.Cut(args[0], "/")
+	switch kind {
+	case "job", "jobs", "job.batch", "jobs.batch":
+	default:
+		return "", false, nil
+	}
+	if !slash && len(args) > 1 {
+		name, args = args[1], args[1:]
+	}
+	if len(args) > 1 {
+		return "", true, fmt.Errorf("get: usage: podbox get jobs | job NAME")
+	}
+	return name, true, nil
 }
