@@ -75,3 +75,18 @@ job_pods() {
     run_podbox ps -a
     assert "$output" !~ "$job" "with its pods"
 }
+
+@test "job apply: a foreground up of a Job up -d left Complete says unchanged, runs nothing and exits 0" {
+    local job dir m
+    job=$(safename)
+    dir=$BATS_TEST_TMPDIR/out
+    mkdir "$dir"
+    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
+    defer_teardown "$PODBOX" down -f "$m"
+    run_podbox up -d -f "$m"
+    wait_for 60 grep -q '"type":"Complete"' "$XDG_DATA_HOME/podbox/jobs/$job/status.json"
+    wait_for 10 bash -c "! pgrep -u $(id -u) -fx podbox-job:$job"
+    run_podbox up -f "$m"
+    assert "$output" == "job/$job: unchanged" "nothing to follow"
+    assert "$(grep -c '^start ' "$dir/marks")" == 3 "no pod ran again: $(cat "$dir/marks")"
+}
