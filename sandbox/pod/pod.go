@@ -398,6 +398,12 @@ func (p *podProc) run() error {
 	if len(p.w.VolumeLimits) > 0 {
 		go p.watchVolumes()
 	}
+	for _, c := range p.ctrs {
+		if c.wake != nil {
+			go p.watchFiles()
+			break
+		}
+	}
 	started := make(chan struct{})
 	p.sups.Add(1)
 	go func() {
@@ -508,6 +514,9 @@ func (p *podProc) setup() error {
 	p.byName = map[string]*container{}
 	for i := range w.Containers {
 		c := &container{p: p, spec: &w.Containers[i]}
+		if len(c.spec.WatchPaths) > 0 {
+			c.wake = make(chan struct{}, 1)
+		}
 		p.ctrs = append(p.ctrs, c)
 		p.byName[c.spec.Name] = c
 		p.state.events.recordPull(c.spec)
@@ -595,5 +604,8 @@ func sleepOrStop(p *podProc, c *container, d time.Duration) error {
 		return errStopped
 	case <-sidecars:
 		return errStopped
+	case <-c.wake:
+		log.infof("container %q: a watched file changed: restarting now", c.spec.Name)
+		return nil
 	}
 }
