@@ -6,7 +6,7 @@
 load helpers
 
 # src_pod FILE POD SRC [ANNOTATION]: a busybox pod that prints SRC/lib/msg
-# at start and sleeps; SRC mounted on /src.
+# at start and sleeps ($CHECK first if set); SRC mounted on /src.
 src_pod() {
     cat >"$1" <<EOF
 apiVersion: v1
@@ -25,7 +25,7 @@ spec:
     - name: app
       image: $PODBOX_TEST_REGISTRY/busybox:latest
       imagePullPolicy: IfNotPresent
-      command: ["sh", "-c", "echo msg=\$(cat /src/lib/msg); exec sleep 3600"]
+      command: ["sh", "-c", "echo msg=\$(cat /src/lib/msg); ${CHECK:-}exec sleep 3600"]
       volumeMounts: [{name: src, mountPath: /src}]
 EOF
 }
@@ -70,6 +70,31 @@ logs_say() { "$PODBOX" logs "$1" 2>/dev/null | grep -qx -- "$2"; }
     run_podbox logs --previous "$pod"
     assert "$output" == "msg=two"
 
+    run_podbox down "$pod"
+    assert_pod_gone "$pod"
+}
+
+# waiting_reason POD: why its container waits.
+waiting_reason() { "$PODBOX" get pod "$1" -o json | jq -er '.status.containerStatuses[0].state.waiting.reason'; }
+
+@test "restart-on-change: a fix ends the crash back-off at once" {
+    local pod file src t0 elapsed
+    pod=$(safename)
+    src=$BATS_TEST_TMPDIR/src
+    mkdir -p "$src/lib"
+    echo bad >"$src/lib/msg"
+    file=$BATS_TEST_TMPDIR/pod.yaml
+    CHECK='grep -q good /src/lib/msg || exit 1; ' src_pod "$file" "$pod" "$src" app
+    run_podbox up -d -f "$file"
+    wait_for 20 test "$(waiting_reason "$pod" 2>/dev/null)" = CrashLoopBackOff
+
+    t0=$(date +%s%N)
+    echo good >"$src/lib/msg"
+    wait_for 8 logs_say "$pod" msg=good
+    elapsed=$((($(date +%s%N) - t0) / 1000000))
+    echo "# out of the 10 s back-off in $elapsed ms" >&3
+    ((elapsed < 3000)) || die "took $elapsed ms: the back-off ran on"
+    wait_for 5 test "$(restarts "$pod")" = 1
     run_podbox down "$pod"
     assert_pod_gone "$pod"
 }
