@@ -74,6 +74,27 @@ logs_say() { "$PODBOX" logs "$1" 2>/dev/null | grep -qx -- "$2"; }
     assert_pod_gone "$pod"
 }
 
+# shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
+@test "restart-on-change: a foreground up says so and shows the new run's output" {
+    local pod file src
+    pod=$(safename)
+    src=$BATS_TEST_TMPDIR/src
+    mkdir -p "$src/lib"
+    echo one >"$src/lib/msg"
+    file=$BATS_TEST_TMPDIR/pod.yaml
+    src_pod "$file" "$pod" "$src" app
+    run_podbox_bg up -f "$file"
+    wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "msg=one" "$bg_log"
+    echo two >"$src/lib/msg"
+    wait_for --alive "$bg_pid" --log "$bg_log" 5 grep -qF "app restarted: $src/lib/msg changed" "$bg_log"
+    wait_for --alive "$bg_pid" --log "$bg_log" 5 grep -q "msg=two" "$bg_log"
+    kill -TERM "$bg_pid"
+    local rc=0
+    wait "$bg_pid" || rc=$?
+    assert "$rc" == 143
+    assert_pod_gone "$pod"
+}
+
 # waiting_reason POD: why its container waits.
 waiting_reason() { "$PODBOX" get pod "$1" -o json | jq -er '.status.containerStatuses[0].state.waiting.reason'; }
 

@@ -26,10 +26,12 @@ import (
 // it at import: it would restart the container it just started) and
 // node_modules are ignored. Events are debounced watchDebounce after the
 // last one, so an editor's save (temporary file, rename) or a `git
-// checkout` is one restart.
+// checkout` is one restart; but at most watchMaxDelay after the first,
+// so that a file written without a pause restarts too.
 
 const (
 	watchDebounce = 300 * time.Millisecond
+	watchMaxDelay = 2 * time.Second // a file written without a pause still restarts
 	maxWatchDirs  = 4096
 	watchMask     = unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO
 )
@@ -77,6 +79,7 @@ func (p *podProc) watchFiles() {
 		f.Close()
 	}()
 	pending := map[*container]string{} // the first file that changed
+	var first time.Time                // when it changed
 	more := map[*container]int{}       // and how many more
 	buf := make([]byte, 64<<10)
 	for {
@@ -93,6 +96,7 @@ func (p *podProc) watchFiles() {
 			}
 			clear(pending)
 			clear(more)
+			first = time.Time{}
 			_ = f.SetReadDeadline(time.Time{})
 			continue
 		}
@@ -110,7 +114,15 @@ func (p *podProc) watchFiles() {
 			}
 		})
 		if changed {
-			_ = f.SetReadDeadline(time.Now().Add(watchDebounce))
+			now := time.Now()
+			if first.IsZero() {
+				first = now
+			}
+			deadline := now.Add(watchDebounce)
+			if last := first.Add(watchMaxDelay); last.Before(deadline) {
+				deadline = last
+			}
+			_ = f.SetReadDeadline(deadline)
 		}
 	}
 }
@@ -178,6 +190,7 @@ func (w *fileWatcher) addRoot(c *container, path string) {
 		w.addTree(path, map[*container]bool{c: true})
 		return
 	}
+	// A file (or nothing yet): its name in its directory.
 	d := w.add(filepath.Dir(path))
 	if d == nil {
 		return
@@ -190,12 +203,19 @@ func (w *fileWatcher) addRoot(c *container, path string) {
 }
 
 // addTree watches root and the directories under it for the containers
-// in all.
+// in all. A root that is a symbolic link is followed (WalkDir does not),
+// its paths still named under root.
 func (w *fileWatcher) addTree(root string, all map[*container]bool) {
-	_ = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+	target, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		log.warnf("restart-on-change: watching %s: %v", root, err)
+		return
+	}
+	_ = filepath.WalkDir(target, func(path string, e fs.DirEntry, err error) error {
 		if err != nil || !e.IsDir() {
 			return nil
 		}
+		path = root + strings.TrimPrefix(path, target)
 		if path != root && ignoredName(e.Name()) {
 			return filepath.SkipDir
 		}

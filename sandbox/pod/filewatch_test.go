@@ -30,7 +30,11 @@ func TestFileWatcher(t *testing.T) {
 	w := &fileWatcher{fd: fd, dirs: map[int32]*watchDir{}}
 	web := &container{spec: &podproto.Container{Name: "web"}}
 	cfg := &container{spec: &podproto.Container{Name: "cfg"}}
-	w.addRoot(web, src)
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	w.addRoot(web, link) // followed, and named as given
 	w.addRoot(cfg, filepath.Join(other, "app.conf"))
 
 	// changes writes the files and returns "ctr path" for what the
@@ -65,11 +69,11 @@ func TestFileWatcher(t *testing.T) {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}
-	check(changes(filepath.Join(src, "lib", "m.py")), "web "+filepath.Join(src, "lib", "m.py"))
+	check(changes(filepath.Join(src, "lib", "m.py")), "web "+filepath.Join(link, "lib", "m.py"))
 	check(changes(filepath.Join(src, ".git", "index"), filepath.Join(src, "m.py~"), filepath.Join(other, "x")))
 	check(changes(filepath.Join(other, "app.conf")), "cfg "+filepath.Join(other, "app.conf"))
 	// A directory made later: its creation, then a file in it.
-	newDir := filepath.Join(src, "new")
+	newDir := filepath.Join(link, "new")
 	if err := os.Mkdir(newDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
