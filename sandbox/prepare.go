@@ -186,6 +186,7 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		return nil, fmt.Errorf("writing /etc files: %w", err)
 	}
 	inits := len(p.Spec.InitContainers)
+	watched := restartOnChange(p)
 	var ids []string
 	for i, c := range pp.ctrs {
 		init := i < inits
@@ -198,6 +199,9 @@ func preparePod(rt chosenRuntime, pod *corev1.Pod, objs *manifest.File, images m
 		pc.Rootfs = filepath.Join(pc.Bundle, "rootfs")
 		if pc.ImageID == "" {
 			pc.ImageID = "sha256:" + img.ID
+		}
+		if !init {
+			pc.WatchPaths = watched[c.Name]
 		}
 		if err := containerHooks(&pc, c, img.Config); err != nil {
 			return nil, err

@@ -64,6 +64,15 @@
 //     -d` starts them, so that an edit can replace one while the others
 //     run on; Ctrl-C (or SIGTERM) stops the pods of the files as `down`. A
 //     file that does not load is printed and nothing changes.
+//   - The podbox.io/restart-on-change annotation ("web" or "web,worker")
+//     restarts those containers when a file under their hostPath mounts
+//     changes, for interpreted languages (the source mounted from the
+//     host). The pod's PID 1 watches (package pod, filewatch.go), not `up
+//     --watch`: so it works with plain `up` and `up -d` too, and no host
+//     process has to stay; `up` only passes each container's host paths
+//     (restartonchange.go, podproto.Container.WatchPaths). A restart is at
+//     once, no crash (no back-off), counted in restartCount. A change to
+//     the annotation itself is a spec change: `up` recreates the pod.
 //   - The pod's namespaces come from one clone of /proc/self/exe made by the
 //     `up` process that already runs in podbox's user namespace (the same one
 //     the images were pulled in, so no second user namespace and no second

@@ -835,6 +835,8 @@ func noteWords(ctr string, m podproto.ChildMsg) string {
 	}
 	var s string
 	switch {
+	case m.Changed != "":
+		return ctr + " restarted: " + m.Changed + " changed"
 	case m.Event == podproto.EventRunning:
 		return kind + ctr + " is running; the next containers start once it exits 0"
 	case m.Reason == reasonStartError:

@@ -20,7 +20,9 @@ created anew. Pods an earlier up of the same files made that the files no longer
 ("old: not in the files any more"), and removed with --prune.
 In the foreground, up follows the pods it started and those that ran already, and Ctrl-C stops
 them all. --watch stays in the foreground and applies the files again whenever one changes; a
-file that does not load is reported and the pods run on; Ctrl-C stops the pods.
+file that does not load is reported and the pods run on; Ctrl-C stops the pods. The annotation
+podbox.io/restart-on-change: "web" (comma-separated container names) restarts those containers
+at once when a file under their hostPath mounts changes, with or without --watch.
 Exit codes: 0 the pods succeeded (foreground) or were applied (-d); 1 a pod failed, or --wait
 found it not ready; 125 podbox failed (nothing started, or what started was stopped);
 128+N a signal N (130: Ctrl-C) stopped it.`,

@@ -118,6 +118,13 @@
 //     by a merge key (<<) may be overridden, as YAML defines.
 //   - Path "-" is standard input, as with `kubectl apply -f -`; messages
 //     name it `<stdin>`.
+//   - podbox.io/restart-on-change (restartonchange.go) is checked at load
+//     as a field: a comma-separated list of the pod's app containers
+//     (spaces around a name allowed, a name twice counted once), each
+//     mounting a hostPath volume; an unknown name, an init container or a
+//     container without a hostPath mount is an error at the annotation's
+//     line, listing the pod's containers. Init containers are refused: they
+//     run to completion before the app starts, there is nothing to restart.
 package manifest
 
 import (

@@ -240,6 +240,7 @@ func (v *validator) pod(p *corev1.Pod) {
 	}
 	v.podNetwork(p)
 	v.podSecurity(p)
+	v.restartOnChange(p)
 }
 
 func (v *validator) volume(f string, vol *corev1.Volume, vols map[string]bool) {

@@ -112,6 +112,18 @@
 //     crypto/tls or HTTP/2 is linked here for the few pods that use them.
 //     exec probes and hooks go through the runtime's exec, killed at the
 //     timeout.
+//   - Restart on change (filewatch.go; the podbox.io/restart-on-change
+//     annotation, Container.WatchPaths): this process watches the named
+//     containers' hostPath directories, so it works however the pod was
+//     started (up, up -d, up --watch) and nothing on the host has to stay.
+//     One inotify descriptor, recursive (at most 4096 directories),
+//     debounced 300 ms; a change stops the container as the kubelet kills
+//     one (Killing "Container web: /src/app.py changed, will be
+//     restarted", preStop, its stop signal, the grace period) and starts
+//     it again at once: restartCount counts it, as `kubectl get` shows a
+//     restart, but it is no crash (no back-off, whatever the
+//     restartPolicy); a container waiting in back-off starts at once. No
+//     goroutine and no descriptor in a pod without the annotation.
 //   - Events as the kubelet records them (Scheduled, Pulling/Pulled from
 //     `up`'s Container.Pull, Created, Started, Completed, Failed, BackOff,
 //     Killing, NetworkDown, Unhealthy, FailedPostStartHook,
@@ -398,6 +410,12 @@ func (p *podProc) run() error {
 	if len(p.w.VolumeLimits) > 0 {
 		go p.watchVolumes()
 	}
+	for _, c := range p.ctrs {
+		if c.wake != nil {
+			go p.watchFiles()
+			break
+		}
+	}
 	started := make(chan struct{})
 	p.sups.Add(1)
 	go func() {
@@ -508,6 +526,9 @@ func (p *podProc) setup() error {
 	p.byName = map[string]*container{}
 	for i := range w.Containers {
 		c := &container{p: p, spec: &w.Containers[i]}
+		if len(c.spec.WatchPaths) > 0 {
+			c.wake = make(chan struct{}, 1)
+		}
 		p.ctrs = append(p.ctrs, c)
 		p.byName[c.spec.Name] = c
 		p.state.events.recordPull(c.spec)
@@ -595,5 +616,8 @@ func sleepOrStop(p *podProc, c *container, d time.Duration) error {
 		return errStopped
 	case <-sidecars:
 		return errStopped
+	case <-c.wake:
+		log.infof("container %q: a watched file changed: restarting now", c.spec.Name)
+		return nil
 	}
 }

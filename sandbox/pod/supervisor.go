@@ -34,6 +34,9 @@ type container struct {
 	pid     int           // its process, in the pod's PID namespace
 	dead    chan struct{} // closed when this run's process has exited
 	ran     bool          // the runtime had it once: delete before creating again
+	changed string        // this run is being stopped because this file changed (filewatch.go)
+
+	wake chan struct{} // a watched file changed: end the back-off now; nil without WatchPaths
 }
 
 // supervise runs the init containers in order, then the app containers in
@@ -133,6 +136,10 @@ func (c *container) loop(onStart, onTried func()) bool {
 			p.state.setFinal(c.spec.Name)
 			return false
 		}
+		select {
+		case <-c.wake: // a change before this run: it sees it
+		default:
+		}
 		began := time.Now()
 		code, reason, err := c.runOnce(started)
 		tried()
@@ -147,6 +154,17 @@ func (c *container) loop(onStart, onTried func()) bool {
 			p.note(exit)
 			p.state.setFinal(c.spec.Name)
 			return false
+		}
+		if what := c.takeChanged(); what != "" {
+			// Stopped because a watched file changed: at once, whatever
+			// the restartPolicy, and no crash (no back-off).
+			exit.RestartIn, exit.Changed = seconds(0), what
+			p.note(exit)
+			p.state.update(c.spec.Name, func(cs *podproto.ContainerStatus) {
+				cs.LastTerminationState = cs.State
+				cs.RestartCount++
+			})
+			continue
 		}
 		restart := false
 		switch {

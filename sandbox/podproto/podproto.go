@@ -148,6 +148,10 @@ type Container struct {
 	// StopSignal is the signal that stops the container (lifecycle.stopSignal,
 	// else the image's STOPSIGNAL); 0: SIGTERM.
 	StopSignal int `json:"stopSignal,omitempty"`
+	// WatchPaths are the host paths of its hostPath volumeMounts when the
+	// pod's podbox.io/restart-on-change annotation names it: a change under
+	// one restarts it at once, without back-off. nil: none.
+	WatchPaths []string `json:"watchPaths,omitempty"`
 }
 
 // Action is what a probe or a lifecycle hook does: exactly one of its
@@ -324,6 +328,9 @@ type ChildMsg struct {
 	Reason    string `json:"reason,omitempty"`
 	Message   string `json:"message,omitempty"`
 	RestartIn string `json:"restartIn,omitempty"` // exited: restarts after this back-off; "": it does not
+	// Changed, exited: it was stopped because this file changed (WatchPaths)
+	// and restarts at once (RestartIn "0 s").
+	Changed string `json:"changed,omitempty"`
 
 	// stopping: the containers sent the stop signal, the grace period they
 	// have, and those killed at once because the signal could not reach them.
