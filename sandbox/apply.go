@@ -323,7 +323,13 @@ func stalePods(f *manifest.File, paths []string) ([]string, error) {
 // paths relative to the pod's spec ("containers[0].image"), metadata's
 // with their prefix, and the ConfigMaps' and Secrets' by their names
 // ("configMap web-page").
-func specDiff(old, cur []byte) []string {
+func specDiff(old, cur []byte) []string { return diffNames(old, cur, "pod.spec.", "pod.") }
+
+// diffNames names the fields in which two normalised objects differ: the
+// paths with the first of trim that prefixes them cut off, and the
+// ConfigMaps and Secrets by their names, each once however many of their
+// keys changed.
+func diffNames(old, cur []byte, trim ...string) []string {
 	var a, b map[string]any
 	if json.Unmarshal(old, &a) != nil || json.Unmarshal(cur, &b) != nil {
 		return nil
@@ -332,18 +338,20 @@ func specDiff(old, cur []byte) []string {
 	diffValue("", a, b, &out)
 	for i, p := range out {
 		switch {
-		case strings.HasPrefix(p, "pod.spec."):
-			out[i] = strings.TrimPrefix(p, "pod.spec.")
-		case strings.HasPrefix(p, "pod."):
-			out[i] = strings.TrimPrefix(p, "pod.")
 		case strings.HasPrefix(p, "configMaps."):
 			name, _, _ := strings.Cut(strings.TrimPrefix(p, "configMaps."), ".")
 			out[i] = "configMap " + name
 		case strings.HasPrefix(p, "secrets."):
 			out[i] = "secret " + strings.TrimPrefix(p, "secrets.")
+		default:
+			for _, t := range trim {
+				if rest, ok := strings.CutPrefix(p, t); ok {
+					out[i] = rest
+					break
+				}
+			}
 		}
 	}
-	// One ConfigMap named once, however many keys changed.
 	return uniq(out)
 }
 

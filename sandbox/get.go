@@ -169,20 +169,10 @@ func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) err
 		}
 		obj = list
 	}
-	switch output {
-	case "yaml":
-		b, err := yaml.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if done, err := renderObject(w, obj, output); done {
 		return err
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "    ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(obj)
-	case "name":
+	}
+	if output == "name" {
 		for _, p := range pods {
 			fmt.Fprintf(w, "pod/%s\n", p.Name)
 		}
@@ -190,6 +180,26 @@ func renderPods(w io.Writer, pods []*corev1.Pod, output string, single bool) err
 	}
 	writeTable(w, getTable(pods, output == "wide"))
 	return nil
+}
+
+// renderObject writes obj as kubectl's -o yaml or -o json do; false for
+// any other output, which the caller writes.
+func renderObject(w io.Writer, obj any, output string) (bool, error) {
+	switch output {
+	case "yaml":
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return true, err
+		}
+		_, err = w.Write(b)
+		return true, err
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "    ")
+		enc.SetEscapeHTML(false)
+		return true, enc.Encode(obj)
+	}
+	return false, nil
 }
 
 // getTable is kubectl's pod table: NAME READY STATUS RESTARTS AGE, and

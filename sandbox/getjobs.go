@@ -18,7 +18,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // ErrJobNotFound reports a Job that `up -d` did not start, or that `down`
@@ -99,20 +98,10 @@ func renderJobs(w io.Writer, jobs []*batchv1.Job, output string, single bool) er
 		}
 		obj = list
 	}
-	switch output {
-	case "yaml":
-		b, err := yaml.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if done, err := renderObject(w, obj, output); done {
 		return err
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "    ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(obj)
-	case "name":
+	}
+	if output == "name" {
 		for _, j := range jobs {
 			fmt.Fprintf(w, "job.batch/%s\n", j.Name)
 		}

@@ -36,7 +36,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/podbox/podbox/sandbox/manifest"
 	batchv1 "k8s.io/api/batch/v1"
@@ -154,26 +153,7 @@ func planJobs(f *manifest.File) ([]jobStep, error) {
 
 // jobSpecDiff names the fields in which two normalised Jobs differ, from
 // the Job ("spec.completions", "spec.template.spec.containers[0].image").
-func jobSpecDiff(old, cur []byte) []string {
-	var a, b map[string]any
-	if json.Unmarshal(old, &a) != nil || json.Unmarshal(cur, &b) != nil {
-		return nil
-	}
-	var out []string
-	diffValue("", a, b, &out)
-	for i, p := range out {
-		switch {
-		case strings.HasPrefix(p, "job."):
-			out[i] = strings.TrimPrefix(p, "job.")
-		case strings.HasPrefix(p, "configMaps."):
-			name, _, _ := strings.Cut(strings.TrimPrefix(p, "configMaps."), ".")
-			out[i] = "configMap " + name
-		case strings.HasPrefix(p, "secrets."):
-			out[i] = "secret " + strings.TrimPrefix(p, "secrets.")
-		}
-	}
-	return uniq(out)
-}
+func jobSpecDiff(old, cur []byte) []string { return diffNames(old, cur, "job.") }
 
 // staleJobs are the Jobs an earlier `up -d` started from files that are
 // all among paths, and that f no longer has.
