@@ -44,6 +44,10 @@ type normalised struct {
 	Pod        *corev1.Pod                  `json:"pod"`
 	ConfigMaps map[string]*corev1.ConfigMap `json:"configMaps,omitempty"`
 	Secrets    map[string]string            `json:"secrets,omitempty"`
+	// The NodePort and LoadBalancer Services that publish the pod's
+	// ports (servicePorts): a change to one recreates the pod, which
+	// binds them.
+	Services map[string]*corev1.ServiceSpec `json:"services,omitempty"`
 }
 
 // normalise returns the JSON reconcile compares for pod of f.
@@ -76,6 +80,17 @@ func normalise(pod *corev1.Pod, f *manifest.File) []byte {
 				}{s.Data, s.StringData, s.Type})
 				sum := sha256.Sum256(b)
 				n.Secrets[s.Name] = hex.EncodeToString(sum[:])
+			}
+		}
+		for _, svc := range f.Services {
+			if !publishes(svc) {
+				continue
+			}
+			if t := selectPod(f.Pods, svc); t != nil && t.Namespace == pod.Namespace && t.Name == pod.Name {
+				if n.Services == nil {
+					n.Services = map[string]*corev1.ServiceSpec{}
+				}
+				n.Services[svc.Name] = &svc.Spec
 			}
 		}
 	}
@@ -327,8 +342,8 @@ func specDiff(old, cur []byte) []string { return diffNames(old, cur, "pod.spec."
 
 // diffNames names the fields in which two normalised objects differ: the
 // paths with the first of trim that prefixes them cut off, and the
-// ConfigMaps and Secrets by their names, each once however many of their
-// keys changed.
+// ConfigMaps, Secrets and Services by their names, each once however many
+// of their keys changed.
 func diffNames(old, cur []byte, trim ...string) []string {
 	var a, b map[string]any
 	if json.Unmarshal(old, &a) != nil || json.Unmarshal(cur, &b) != nil {
@@ -343,6 +358,9 @@ func diffNames(old, cur []byte, trim ...string) []string {
 			out[i] = "configMap " + name
 		case strings.HasPrefix(p, "secrets."):
 			out[i] = "secret " + strings.TrimPrefix(p, "secrets.")
+		case strings.HasPrefix(p, "services."):
+			name, _, _ := strings.Cut(strings.TrimPrefix(p, "services."), ".")
+			out[i] = "Service " + name
 		default:
 			for _, t := range trim {
 				if rest, ok := strings.CutPrefix(p, t); ok {

@@ -114,3 +114,23 @@ func TestOwnerKey(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestSpecDiffService(t *testing.T) {
+	p := applyTestPod("busybox:1.0")
+	p.Labels = map[string]string{"app": "web"}
+	svc := func(typ corev1.ServiceType, nodePort int32) *manifest.File {
+		return &manifest.File{Pods: []*corev1.Pod{p}, Services: []*corev1.Service{{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: p.Namespace},
+			Spec: corev1.ServiceSpec{Type: typ, Selector: map[string]string{"app": "web"},
+				Ports: []corev1.ServicePort{{Port: 80, NodePort: nodePort}}},
+		}}}
+	}
+	old := normalise(p, svc(corev1.ServiceTypeNodePort, 30001))
+	if got, want := specDiff(old, normalise(p, svc(corev1.ServiceTypeNodePort, 30002))), []string{"Service web"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("nodePort: got %v, want %v", got, want)
+	}
+	// A ClusterIP Service publishes nothing here: no part of the pod's spec.
+	if specHash(normalise(p, svc(corev1.ServiceTypeClusterIP, 0))) != specHash(normalise(p, nil)) {
+		t.Fatal("a ClusterIP Service changed the pod's hash")
+	}
+}

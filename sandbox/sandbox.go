@@ -27,8 +27,11 @@
 //     changed)"; running but finished (kept for inspection) → removed and
 //     created. The normalised spec is the pod after the manifest's
 //     defaults, without what podbox or a cluster adds (uid, times,
-//     status), with the ConfigMaps it names and a hash of each Secret it
-//     names (a ConfigMap edit is a change too; no secret on disk). The
+//     status), with the ConfigMaps it names, a hash of each Secret it
+//     names (a ConfigMap edit is a change too; no secret on disk) and the
+//     NodePort and LoadBalancer Services that publish its ports (another
+//     nodePort recreates the pod, which binds it: "recreated (Service web
+//     changed)"). The
 //     named fields are a JSON diff of the recorded and the new spec: a
 //     defaulted field that follows another shows too (a tag change from
 //     :latest changes imagePullPolicy). `up` records, in the pod's data dir

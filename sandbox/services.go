@@ -38,7 +38,7 @@ func servicePorts(f *manifest.File, errOut io.Writer) ([]*corev1.Pod, error) {
 		index[p.Namespace+"/"+p.Name] = i
 	}
 	for _, svc := range f.Services {
-		if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		if !publishes(svc) {
 			continue
 		}
 		what := fmt.Sprintf("Service %q (%s)", svc.Name, svc.Spec.Type)
@@ -66,6 +66,11 @@ func servicePorts(f *manifest.File, errOut io.Writer) ([]*corev1.Pod, error) {
 		}
 	}
 	return pods, nil
+}
+
+// publishes reports whether up publishes svc's ports on 127.0.0.1.
+func publishes(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer
 }
 
 // selectPod is the first pod by name of svc's namespace that its selector

@@ -128,9 +128,22 @@ claim_dir() { echo "${XDG_DATA_HOME}/podbox/claims/default/$1"; }
     wait_for 20 curl -sf --max-time 2 "http://127.0.0.1:$port/"
     run curl -sf --max-time 5 "http://127.0.0.1:$port/"
     assert "$output" == "served by $pod"
+
+    # Another nodePort: up recreates the pod it publishes, on the new port.
+    local port2
+    port2=$(free_port)
+    [[ $(render workloads-service.yaml "$name" "$port2") == "$file" ]] || die "render wrote another file"
+    run_podbox up -d -f "$file"
+    assert "$output" =~ "$pod: recreated \(Service $name changed\)" "up names the Service"
+    wait_for 20 curl -sf --max-time 2 "http://127.0.0.1:$port2/"
+    run curl -sf --max-time 5 "http://127.0.0.1:$port2/"
+    assert "$output" == "served by $pod"
+    run curl -sf --max-time 2 "http://127.0.0.1:$port/"
+    assert "$status" != 0 "the old nodePort is closed"
+
     run_podbox down -f "$file"
     assert_pod_gone "$pod"
-    run curl -sf --max-time 2 "http://127.0.0.1:$port/"
+    run curl -sf --max-time 2 "http://127.0.0.1:$port2/"
     assert "$status" != 0 "the port is closed with the pod"
 }
 
