@@ -266,14 +266,9 @@ func (w *fileWatcher) add(dir string) *watchDir {
 func (c *container) restartForChange(what string) {
 	c.mu.Lock()
 	created, dead, pending := c.created, c.dead, c.changed != ""
-	running := created && dead != nil && !pending
+	running := created && dead != nil && !pending && !closed(dead)
 	if running {
-		select {
-		case <-dead:
-			running = false
-		default:
-			c.changed = what
-		}
+		c.changed = what
 	}
 	c.mu.Unlock()
 	if running {

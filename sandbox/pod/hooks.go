@@ -152,10 +152,8 @@ func (c *container) kill(grace time.Duration, format string, args ...any) {
 	}
 	c.p.state.events.record(time.Now(), podproto.EventTypeNormal, podproto.EventKilling, fieldPath(c.spec), format, args...)
 	left := c.preStop(grace, c.p.killCh)
-	select {
-	case <-dead:
+	if closed(dead) {
 		return // it exited during preStop
-	default:
 	}
 	sig := c.stopSignal()
 	if left <= 0 || stopSignalFate(pid, sig) != fateDelivered {

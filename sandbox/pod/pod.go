@@ -324,16 +324,7 @@ func (p *podProc) runReporting() (err error) {
 	return p.run()
 }
 
-func (p *podProc) stopping() bool {
-	select {
-	case <-p.stopCh:
-		return true
-	case <-p.haltCh:
-		return true
-	default:
-		return false
-	}
-}
+func (p *podProc) stopping() bool { return closed(p.stopCh) || closed(p.haltCh) }
 
 // watchDeadline ends the pod once it has been active for d
 // (activeDeadlineSeconds), as the kubelet's activeDeadlineHandler: the

@@ -396,14 +396,7 @@ func (p *podProc) stopSidecars() {
 	p.terminate(func(c *container) bool { return c.spec.Sidecar }, done, false)
 }
 
-func (p *podProc) sidecarsStopping() bool {
-	select {
-	case <-p.sidecarsCh:
-		return true
-	default:
-		return false
-	}
-}
+func (p *podProc) sidecarsStopping() bool { return closed(p.sidecarsCh) }
 
 // podGrace is the pod's terminationGracePeriodSeconds, 30 s by default.
 func (p *podProc) podGrace() time.Duration {

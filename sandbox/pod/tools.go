@@ -128,7 +128,7 @@ func passFD(w *responder, proto string, payload []byte, fd int) {
 }
 
 // closed reports whether ch is closed.
-func closed(ch chan struct{}) bool {
+func closed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
