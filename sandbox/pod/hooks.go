@@ -169,12 +169,26 @@ func (c *container) kill(grace time.Duration, format string, args ...any) {
 	case <-t.C:
 	case <-c.p.killCh:
 	}
-	for {
+	for n := 1; ; n++ {
 		c.signal(pid, syscall.SIGKILL)
 		select {
 		case <-dead:
 			return
 		case <-time.After(time.Second):
 		}
+		if n == stillAliveAfter {
+			warnStillAlive(c.spec.Name, pid, n)
+		}
 	}
+}
+
+// stillAliveAfter is how many seconds of SIGKILL every second pass before
+// the pod's log says a container will not die.
+const stillAliveAfter = 10
+
+// warnStillAlive says, once, that a container's process outlives SIGKILL
+// (it waits in the kernel: a hung NFS or FUSE mount, a stuck device), and
+// where to look; SIGKILL is sent again every second until it ends.
+func warnStillAlive(name string, pid, secs int) {
+	log.warnf("container %q: pid %d still there %d s after SIGKILL: see its state in /proc/%d/status (D: waiting in the kernel, for a mount or a device); SIGKILL again every second", name, pid, secs, pid)
 }

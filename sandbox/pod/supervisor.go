@@ -506,7 +506,7 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 		break
 	}
 	log.infof("grace period of %s over (or kill asked): SIGKILL", grace)
-	for {
+	for n := 1; ; n++ {
 		for c, pid := range running() {
 			send(c, pid, syscall.SIGKILL)
 		}
@@ -514,6 +514,11 @@ func (p *podProc) terminate(which func(*container) bool, done <-chan struct{}, r
 		case <-done:
 			return
 		case <-time.After(time.Second):
+		}
+		if n == stillAliveAfter {
+			for c, pid := range running() {
+				warnStillAlive(c.spec.Name, pid, n)
+			}
 		}
 	}
 }
