@@ -363,8 +363,7 @@ func (p *podProc) halt(eventType, reason, message string, grace *time.Duration) 
 		p.stopMu.Unlock()
 	}
 	close(p.haltCh)
-	done := make(chan struct{})
-	go func() { p.sups.Wait(); close(done) }()
+	done := waitDone(&p.sups)
 	p.terminate(func(*container) bool { return true }, done, false)
 	<-done
 	p.state.finalAll()

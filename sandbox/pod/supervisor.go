@@ -75,10 +75,8 @@ func (p *podProc) supervise(started chan struct{}) {
 			c.loop(nil, sync.OnceFunc(tried.Done))
 		}()
 	}
-	done := make(chan struct{})
-	go func() { tried.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-waitDone(&tried):
 	case <-p.stopCh:
 		return
 	}
@@ -358,22 +356,26 @@ func seconds(d time.Duration) string {
 	return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
 }
 
+// waitTimeout waits for wg, at most d.
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-waitDone(wg):
 	case <-time.After(d):
 	}
+}
+
+// waitDone returns a channel closed once wg is done.
+func waitDone(wg *sync.WaitGroup) <-chan struct{} {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
 }
 
 // stopContainers stops the pod's containers as the kubelet does: SIGTERM,
 // then SIGKILL after terminationGracePeriodSeconds (or the grace period
 // the stop request asked for), and tells a foreground `up` what it does.
 func (p *podProc) stopContainers() {
-	done := make(chan struct{})
-	go func() { p.sups.Wait(); close(done) }()
-	p.terminate(func(*container) bool { return true }, done, true)
+	p.terminate(func(*container) bool { return true }, waitDone(&p.sups), true)
 }
 
 // stopSidecars stops the sidecars once every app container is done, as the
@@ -391,9 +393,7 @@ func (p *podProc) stopSidecars() {
 			}()
 		}
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	p.terminate(func(c *container) bool { return c.spec.Sidecar }, done, false)
+	p.terminate(func(c *container) bool { return c.spec.Sidecar }, waitDone(&wg), false)
 }
 
 func (p *podProc) sidecarsStopping() bool { return closed(p.sidecarsCh) }
