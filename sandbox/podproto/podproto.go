@@ -284,14 +284,10 @@ type Dirs struct {
 	Data string `json:"data"` // $XDG_DATA_HOME/podbox/pods/<pod>
 }
 
-func (d Dirs) CtlSock() string         { return filepath.Join(d.Run, "ctl.sock") }
-func (d Dirs) StatusFile() string      { return filepath.Join(d.Run, "status.json") }
-func (d Dirs) RuntimeRoot() string     { return filepath.Join(d.Run, "runtime") }
-func (d Dirs) EtcDir() string          { return filepath.Join(d.Run, "etc") }
-func (d Dirs) Bundle(c string) string  { return filepath.Join(d.Run, "bundles", c) }
-func (d Dirs) LogDir() string          { return filepath.Join(d.Data, "logs") }
-func (d Dirs) LogPath(c string) string { return filepath.Join(d.LogDir(), c+".log") }
-func (d Dirs) VolumesDir() string      { return filepath.Join(d.Data, "volumes") }
+// The pod's PID 1 needs only these two: the bundles, logs and volumes
+// come to it as paths in Work.
+func (d Dirs) CtlSock() string    { return filepath.Join(d.Run, "ctl.sock") }
+func (d Dirs) StatusFile() string { return filepath.Join(d.Run, "status.json") }
 
 // ParentMsg: CLI → pod on FDWork, after the Work.
 type ParentMsg struct {
