@@ -31,7 +31,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -77,37 +76,7 @@ func jobController(name string) (podProcess, bool) {
 	if err != nil || pp.PID <= 0 {
 		return pp, false
 	}
-	return pp, provedJob(pp, name) && procState(pp.PID) != "Z"
-}
-
-func provedJob(p podProcess, name string) bool {
-	if p.PID <= 0 || p.Start == "" || procStart(p.PID) != p.Start {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/cmdline")
-	if err != nil || string(b) != jobArgv0(name)+"\x00" {
-		return false
-	}
-	fi, err := os.Stat("/proc/" + strconv.Itoa(p.PID))
-	if err != nil {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
-}
-
-// signalJob sends sig to the Job's controller through a pidfd, only if it
-// is proved to be it; false if nothing was sent.
-func signalJob(p podProcess, name string, sig unix.Signal) bool {
-	fd, err := unix.PidfdOpen(p.PID, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	if !provedJob(p, name) {
-		return false
-	}
-	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+	return pp, pp.provedAs(jobArgv0(name)) && procState(pp.PID) != "Z"
 }
 
 // startJobController starts the job role for run's Job and waits until
@@ -307,14 +276,14 @@ func stopJobs(ctx context.Context, names []string) (pods, jobs []string, err err
 			return nil, nil, err
 		}
 		if pp, alive := jobController(n); alive {
-			signalJob(pp, n, unix.SIGTERM)
+			pp.signalAs(jobArgv0(n), unix.SIGTERM)
 			deadline := time.Now().Add(killWait)
 			for {
 				if _, alive := jobController(n); !alive {
 					break
 				}
 				if time.Now().After(deadline) {
-					signalJob(pp, n, unix.SIGKILL)
+					pp.signalAs(jobArgv0(n), unix.SIGKILL)
 					deadline = time.Now().Add(time.Hour)
 				}
 				select {
