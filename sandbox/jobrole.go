@@ -259,6 +259,10 @@ func removeJobDir(name string) error {
 	if err != nil {
 		return err
 	}
+	// The jobs directory itself must be podbox's, no symbolic link.
+	if err := image.CheckDir(jobsDataDir()); err != nil {
+		return fmt.Errorf("refusing to remove %s: %w", dir, err)
+	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || filepath.Dir(dir) != jobsDataDir() {
 		return fmt.Errorf("refusing to remove %s: not a job directory of podbox's", dir)
@@ -277,14 +281,22 @@ func stopJobs(ctx context.Context, names []string) (pods, jobs []string, err err
 		}
 		if pp, alive := jobController(n); alive {
 			pp.signalAs(jobArgv0(n), unix.SIGTERM)
-			deadline := time.Now().Add(killWait)
+			deadline, killed := time.Now().Add(killWait), false
 			for {
 				if _, alive := jobController(n); !alive {
 					break
 				}
 				if time.Now().After(deadline) {
+					if killed {
+						// SIGKILL ends a process unless it is stuck in the
+						// kernel (D state): say so rather than wait on, as
+						// downOne does for a pod.
+						return nil, nil, fmt.Errorf("job %q: %w: its controller %d is still there %s after SIGKILL (see its state in /proc/%d/status); podbox down %s again once it has gone",
+							n, ErrJobRunning, pp.PID, killWait, pp.PID, n)
+					}
+					logrus.Warnf("job %q: its controller did not stop in %s: killing it (process %d)", n, killWait, pp.PID)
 					pp.signalAs(jobArgv0(n), unix.SIGKILL)
-					deadline = time.Now().Add(time.Hour)
+					deadline, killed = time.Now().Add(killWait), true
 				}
 				select {
 				case <-ctx.Done():
