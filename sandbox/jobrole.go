@@ -146,7 +146,9 @@ func startJobController(run *jobRun, o UpOptions) error {
 	// up does not wait for it: it outlives up.
 	go func() { _ = cmd.Wait() }()
 	if err := writePidFile(jobPidFile(name), pid); err != nil {
-		return err
+		// Without its pid file no down could prove it ours and stop it.
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("job %q: %w", name, err)
 	}
 	line, _ := bufio.NewReader(readyR).ReadString('\n')
 	line = strings.TrimSpace(line)
