@@ -34,6 +34,21 @@ type applied struct {
 	Spec  json.RawMessage `json:"spec"`  // the normalised spec (normalise)
 }
 
+// fromOnly reports whether a was applied from files all among cur (the
+// absolute paths of this up's files), none of them standard input: what
+// makes a pod or a Job that the files no longer have stale.
+func (a *applied) fromOnly(cur map[string]bool) bool {
+	if len(a.Files) == 0 {
+		return false
+	}
+	for _, p := range a.Files {
+		if p == "-" || !cur[p] {
+			return false
+		}
+	}
+	return true
+}
+
 func (d Dirs) appliedFile() string { return filepath.Join(d.Data, "applied.json") }
 
 // normalised is what reconcile compares: the pod after the manifest's
@@ -318,16 +333,7 @@ func stalePods(f *manifest.File, paths []string) ([]string, error) {
 			continue
 		}
 		var a applied
-		if json.Unmarshal(b, &a) != nil || len(a.Files) == 0 {
-			continue
-		}
-		ours := true
-		for _, p := range a.Files {
-			if p == "-" || !cur[p] {
-				ours = false
-			}
-		}
-		if ours {
+		if json.Unmarshal(b, &a) == nil && a.fromOnly(cur) {
 			out = append(out, n)
 		}
 	}

@@ -175,17 +175,7 @@ func staleJobs(f *manifest.File, paths []string) ([]string, error) {
 		if inFiles[n] {
 			continue
 		}
-		a, err := readJobApplied(n)
-		if err != nil || len(a.Files) == 0 {
-			continue
-		}
-		ours := true
-		for _, p := range a.Files {
-			if !cur[p] {
-				ours = false
-			}
-		}
-		if ours {
+		if a, err := readJobApplied(n); err == nil && a.fromOnly(cur) {
 			out = append(out, n)
 		}
 	}

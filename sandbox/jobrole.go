@@ -31,7 +31,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -77,37 +76,7 @@ func jobController(name string) (podProcess, bool) {
 	if err != nil || pp.PID <= 0 {
 		return pp, false
 	}
-	return pp, provedJob(pp, name) && procState(pp.PID) != "Z"
-}
-
-func provedJob(p podProcess, name string) bool {
-	if p.PID <= 0 || p.Start == "" || procStart(p.PID) != p.Start {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/cmdline")
-	if err != nil || string(b) != jobArgv0(name)+"\x00" {
-		return false
-	}
-	fi, err := os.Stat("/proc/" + strconv.Itoa(p.PID))
-	if err != nil {
-		return false
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
-}
-
-// signalJob sends sig to the Job's controller through a pidfd, only if it
-// is proved to be it; false if nothing was sent.
-func signalJob(p podProcess, name string, sig unix.Signal) bool {
-	fd, err := unix.PidfdOpen(p.PID, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	if !provedJob(p, name) {
-		return false
-	}
-	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+	return pp, pp.provedAs(jobArgv0(name)) && procState(pp.PID) != "Z"
 }
 
 // startJobController starts the job role for run's Job and waits until
@@ -177,7 +146,9 @@ func startJobController(run *jobRun, o UpOptions) error {
 	// up does not wait for it: it outlives up.
 	go func() { _ = cmd.Wait() }()
 	if err := writePidFile(jobPidFile(name), pid); err != nil {
-		return err
+		// Without its pid file no down could prove it ours and stop it.
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("job %q: %w", name, err)
 	}
 	line, _ := bufio.NewReader(readyR).ReadString('\n')
 	line = strings.TrimSpace(line)
@@ -290,6 +261,10 @@ func removeJobDir(name string) error {
 	if err != nil {
 		return err
 	}
+	// The jobs directory itself must be podbox's, no symbolic link.
+	if err := image.CheckDir(jobsDataDir()); err != nil {
+		return fmt.Errorf("refusing to remove %s: %w", dir, err)
+	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || filepath.Dir(dir) != jobsDataDir() {
 		return fmt.Errorf("refusing to remove %s: not a job directory of podbox's", dir)
@@ -307,15 +282,23 @@ func stopJobs(ctx context.Context, names []string) (pods, jobs []string, err err
 			return nil, nil, err
 		}
 		if pp, alive := jobController(n); alive {
-			signalJob(pp, n, unix.SIGTERM)
-			deadline := time.Now().Add(killWait)
+			pp.signalAs(jobArgv0(n), unix.SIGTERM)
+			deadline, killed := time.Now().Add(killWait), false
 			for {
 				if _, alive := jobController(n); !alive {
 					break
 				}
 				if time.Now().After(deadline) {
-					signalJob(pp, n, unix.SIGKILL)
-					deadline = time.Now().Add(time.Hour)
+					if killed {
+						// SIGKILL ends a process unless it is stuck in the
+						// kernel (D state): say so rather than wait on, as
+						// downOne does for a pod.
+						return nil, nil, fmt.Errorf("job %q: %w: its controller %d is still there %s after SIGKILL (see its state in /proc/%d/status); podbox down %s again once it has gone",
+							n, ErrJobRunning, pp.PID, killWait, pp.PID, n)
+					}
+					logrus.Warnf("job %q: its controller did not stop in %s: killing it (process %d)", n, killWait, pp.PID)
+					pp.signalAs(jobArgv0(n), unix.SIGKILL)
+					deadline, killed = time.Now().Add(killWait), true
 				}
 				select {
 				case <-ctx.Done():

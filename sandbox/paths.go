@@ -246,12 +246,18 @@ func (p podProcess) alive() bool {
 // pid file says, its argv is the one startPod gives it
 // ("podbox-pod:<name>"), and it is the user's. A pid file alone proves
 // nothing: it may be stale, or planted.
-func (p podProcess) isPod() bool {
+func (p podProcess) isPod() bool { return p.provedAs(podArgv0(p.name)) }
+
+// provedAs proves that process PID is the one the pid file was written
+// for: it started when the pid file says, its whole argv is argv0 (a
+// pod's PID 1, podArgv0, or a Job's controller, jobArgv0), and it is the
+// user's.
+func (p podProcess) provedAs(argv0 string) bool {
 	if p.PID <= 0 || p.Start == "" || procStart(p.PID) != p.Start {
 		return false
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.PID) + "/cmdline")
-	if err != nil || string(b) != podArgv0(p.name)+"\x00" {
+	if err != nil || string(b) != argv0+"\x00" {
 		return false
 	}
 	fi, err := os.Stat("/proc/" + strconv.Itoa(p.PID))
@@ -267,9 +273,14 @@ func (p podProcess) isPod() bool {
 func podArgv0(name string) string { return "podbox-pod:" + name }
 
 // signal sends sig to the pod's PID 1 if, and only if, it is proved to be
-// it (isPod). The check and the signal go through one pidfd, so that the
-// pid cannot be reused in between; it returns false if nothing was sent.
-func (p podProcess) signal(sig unix.Signal) bool {
+// it (isPod); it returns false if nothing was sent.
+func (p podProcess) signal(sig unix.Signal) bool { return p.signalAs(podArgv0(p.name), sig) }
+
+// signalAs sends sig to process PID if, and only if, it is proved to be
+// the one started as argv0 (provedAs). The check and the signal go through
+// one pidfd, so that the pid cannot be reused in between; it returns false
+// if nothing was sent.
+func (p podProcess) signalAs(argv0 string, sig unix.Signal) bool {
 	if p.PID <= 0 {
 		return false
 	}
@@ -281,7 +292,7 @@ func (p podProcess) signal(sig unix.Signal) bool {
 	// The pidfd holds this process: if it died and the pid was reused
 	// since, the check below fails (another start time), and if it dies
 	// after, the signal fails.
-	if !p.isPod() {
+	if !p.provedAs(argv0) {
 		return false
 	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
