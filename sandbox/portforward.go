@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podbox/podbox/sandbox/ociruntime"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -163,6 +164,9 @@ func listenAddrs(addrs []string) ([]listenAddr, error) {
 	return out, nil
 }
 
+// listenHint is what to do when a local port cannot be bound.
+const listenHint = "pick another local port (LOCAL:REMOTE), or :REMOTE for a free one; with --address, an IP of this host"
+
 // PortForward forwards the ports until ctx ends (nil) or the pod's
 // process exits (ErrLostPod).
 func PortForward(ctx context.Context, o PortForwardOptions) error {
@@ -182,7 +186,8 @@ func PortForward(ctx context.Context, o PortForwardOptions) error {
 		return fmt.Errorf("pod %q: %w", o.Pod, err)
 	}
 	if pod.Status.Phase != corev1.PodRunning {
-		return fmt.Errorf("pod %q: unable to forward port because pod is not running. Current status=%v", o.Pod, pod.Status.Phase)
+		return ociruntime.WithHint(fmt.Errorf("pod %q: unable to forward port because pod is not running. Current status=%v", o.Pod, pod.Status.Phase),
+			"see why with podbox describe "+o.Pod+" and podbox logs "+o.Pod+"; start it again with podbox up")
 	}
 	fws, err := resolvePorts(pod, o.Ports)
 	if err != nil {
@@ -217,7 +222,7 @@ func PortForward(ctx context.Context, o PortForwardOptions) error {
 			ln, err := net.Listen(network, net.JoinHostPort(a.ip, strconv.Itoa(fw.local)))
 			if err != nil {
 				if !a.optional {
-					return fmt.Errorf("unable to listen on port %d: %w", fw.local, err)
+					return ociruntime.WithHint(fmt.Errorf("unable to listen on port %d: %w", fw.local, err), listenHint)
 				}
 				errs = append(errs, err)
 				continue
@@ -231,7 +236,7 @@ func PortForward(ctx context.Context, o PortForwardOptions) error {
 			fmt.Fprintf(o.Out, "Forwarding from %s -> %d\n", net.JoinHostPort(a.ip, strconv.Itoa(fw.local)), fw.remote)
 		}
 		if bound == 0 {
-			return fmt.Errorf("unable to listen on port %d: %w", fw.local, errors.Join(errs...))
+			return ociruntime.WithHint(fmt.Errorf("unable to listen on port %d: %w", fw.local, errors.Join(errs...)), listenHint)
 		}
 	}
 
@@ -291,10 +296,6 @@ func forwardConn(ctx context.Context, sock string, c net.Conn, port int) error {
 	defer c.Close()
 	f, _, err := ctlFD(ctx, sock, "/portforward?port="+strconv.Itoa(port))
 	if err != nil {
-		var ce *ctlError
-		if errors.As(err, &ce) {
-			return ce
-		}
 		return err
 	}
 	rc, err := net.FileConn(f)

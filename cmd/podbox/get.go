@@ -79,6 +79,19 @@ func parsePodArg(args []string, cmd, argsUsage string, required bool) (string, e
 	return name, nil
 }
 
+// podSlashName reads one argument that is NAME or kubectl's TYPE/NAME
+// (pod/web), for commands whose further arguments are not names (logs,
+// port-forward); any other slash is left for the pod name's check.
+func podSlashName(cmd, arg string) (string, error) {
+	switch kind, name, _ := strings.Cut(arg, "/"); {
+	case kind == "pod" || kind == "pods" || kind == "po":
+		return name, nil
+	case otherKinds[kind] && name != "":
+		return "", fmt.Errorf("%s: %q: podbox knows only pods", cmd, kind)
+	}
+	return arg, nil
+}
+
 // otherKinds are resource kinds kubectl users type that podbox does not
 // have: `podbox get svc` says so rather than look for a pod named svc.
 var otherKinds = map[string]bool{

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
-	"strings"
 	"time"
 
 	"github.com/podbox/podbox/sandbox"
@@ -82,14 +81,11 @@ func logsOptions(c *cli.Context, now time.Time) (sandbox.LogsOptions, error) {
 	default:
 		return o, errors.New("logs: name one pod (and at most one container)")
 	}
-	o.Pod = c.Args().First()
-	// kubectl's TYPE/NAME; any other slash is left for the pod name's check.
-	switch kind, name, _ := strings.Cut(o.Pod, "/"); {
-	case kind == "pod" || kind == "pods" || kind == "po":
-		o.Pod = name
-	case otherKinds[kind] && name != "":
-		return o, fmt.Errorf("logs: %q: podbox knows only pods", kind)
+	pod, err := podSlashName("logs", c.Args().First())
+	if err != nil {
+		return o, err
 	}
+	o.Pod = pod
 	if c.Bool("all-containers") && o.Container != "" {
 		return o, fmt.Errorf("--all-containers=true should not be specified with container name %s", o.Container)
 	}

@@ -35,3 +35,13 @@ func TestLogsFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPortForwardKind checks that port-forward reads kubectl's TYPE/NAME
+// as logs does, before it looks for the pod.
+func TestPortForwardKind(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"podbox", "port-forward", "svc/web", "80"}, &stdout, &stderr)
+	if want := "podbox: port-forward: \"svc\": podbox knows only pods\n"; code != exitFailed || stderr.String() != want {
+		t.Errorf("got exit %d, stderr %q; want exit 125, %q", code, stderr.String(), want)
+	}
+}

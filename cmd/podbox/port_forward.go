@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
-	"strings"
 
 	"github.com/podbox/podbox/sandbox"
 	"github.com/urfave/cli/v2"
@@ -26,13 +25,13 @@ func portForwardCommand() *cli.Command {
 			if c.NArg() < 2 {
 				return errors.New("port-forward: name a pod and a port: podbox port-forward POD [LOCAL:]REMOTE")
 			}
+			pod, err := podSlashName("port-forward", c.Args().First())
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(c.Context, unix.SIGINT, unix.SIGTERM)
 			defer stop()
-			pod := c.Args().First()
-			for _, kind := range []string{"pod/", "pods/", "po/"} { // kubectl's TYPE/NAME
-				pod = strings.TrimPrefix(pod, kind)
-			}
-			err := sandbox.PortForward(ctx, sandbox.PortForwardOptions{
+			err = sandbox.PortForward(ctx, sandbox.PortForwardOptions{
 				Pod:       pod,
 				Ports:     c.Args().Slice()[1:],
 				Addresses: c.StringSlice("address"),
