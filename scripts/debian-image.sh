@@ -130,7 +130,10 @@ if [[ -e $dir/done ]]; then
 fi
 
 exec 9>"$CACHE/lock"
-flock 9
+if ! flock -n 9; then
+    say "another build holds $CACHE/lock: waiting for it (minutes at most)"
+    flock 9
+fi
 if [[ -e $dir/done ]]; then # another run built it while we waited
     echo "$dir"
     exit 0
@@ -162,6 +165,7 @@ tar -xOf "$dir/nginx.tar" ./var/lib/dpkg/status |
 touch "$dir/done"
 say "built in $((SECONDS - start)) s: $(grep -c . "$dir/versions") packages, nginx-light $(sed -n 's/^nginx-light=//p' "$dir/versions")"
 
-# Older builds go: the archive has moved on.
-find "$CACHE" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
+# Older builds go: the archive has moved on. Only directories named as a
+# key are ours: CACHE_DIR may hold anything else.
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16}' ! -name "$key" -exec rm -rf {} +
 echo "$dir"

@@ -5,11 +5,6 @@
 
 load helpers
 
-# pod_reason_is POD REASON: the pod's status.reason is REASON.
-pod_reason_is() {
-    [[ $("$PODBOX" get pod "$1" -o json 2>/dev/null | jq -r .status.reason) == "$2" ]]
-}
-
 @test "shareProcessNamespace: a container sees the other's processes; without it, it does not" {
     local pod
     pod=$(safename)

@@ -3,6 +3,7 @@
 # parallelism, backoffLimit), in the foreground and with up -d; CronJobs are
 # refused.
 
+# shellcheck disable=SC2030,SC2031 # new_job sets $job, $dir and $m for the test that calls it
 load helpers
 
 # max_active MARKS: the most "start" lines not yet matched by an "end" line,
@@ -17,13 +18,21 @@ assert_no_job_processes() {
     assert "$output" == "" "processes of job $1 left"
 }
 
-@test "job: completions 3, parallelism 2 in the foreground: three pods succeed, never more than 2 at once, exit 0" {
-    local job dir m
+# new_job TEMPLATE [SED]: a Job from TEMPLATE whose pods append their marks
+# under $dir; sets $job, $dir and $m (SED, if given, edits the manifest) and
+# takes the Job down at teardown.
+new_job() {
     job=$(safename)
     dir=$BATS_TEST_TMPDIR/out
     mkdir "$dir"
-    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
+    m=$(render "$1" "$job" 0 DIR="$dir")
+    [[ -z ${2:-} ]] || sed -i "$2" "$m"
     defer_teardown "$PODBOX" down -f "$m"
+}
+
+@test "job: completions 3, parallelism 2 in the foreground: three pods succeed, never more than 2 at once, exit 0" {
+    local job dir m
+    new_job job-parallel.yaml
     run_podbox up -f "$m"
     assert "$output" =~ "job $job: pod $job-[a-z0-9]+ Succeeded \(3/3\)" "the third success"
     assert "$output" =~ "job $job Complete" "the Job's result"
@@ -50,11 +59,7 @@ assert_no_job_processes() {
 
 @test "job: Indexed: one pod per index, each with JOB_COMPLETION_INDEX and its hostname" {
     local job dir m
-    job=$(safename)
-    dir=$BATS_TEST_TMPDIR/out
-    mkdir "$dir"
-    m=$(render job-indexed.yaml "$job" 0 DIR="$dir")
-    defer_teardown "$PODBOX" down -f "$m"
+    new_job job-indexed.yaml
     run_podbox up -f "$m"
     assert "$output" =~ "job $job: pod $job-[0-2]-[a-z0-9]+ Succeeded \(3/3\)"
     assert "$(sort "$dir/marks")" == "index 0 $job-0
@@ -86,12 +91,7 @@ index 2 $job-2" "each index once, with its hostname"
 # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "job: Ctrl-C of a foreground up stops the Job's pods and exits 130" {
     local job dir m rc=0
-    job=$(safename)
-    dir=$BATS_TEST_TMPDIR/out
-    mkdir "$dir"
-    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
-    sed -i 's/sleep 1/sleep 600/' "$m"
-    defer_teardown "$PODBOX" down -f "$m"
+    new_job job-parallel.yaml 's/sleep 1/sleep 600/'
     run_podbox_bg up -f "$m"
     wait_for --alive "$bg_pid" --log "$bg_log" 30 bash -c "[[ \$(grep -c '^start' '$dir/marks') == 2 ]]"
     kill -INT "$bg_pid"
@@ -125,11 +125,7 @@ index 2 $job-2" "each index once, with its hostname"
 
 @test "job: up -d leaves a controller that runs the Job to its end; down -f leaves nothing" {
     local job dir m
-    job=$(safename)
-    dir=$BATS_TEST_TMPDIR/out
-    mkdir "$dir"
-    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
-    defer_teardown "$PODBOX" down -f "$m"
+    new_job job-parallel.yaml
     run_podbox up -d -f "$m"
     assert "$output" =~ "job/$job" "up -d names the Job"
     pgrep -u "$(id -u)" -fx "podbox-job:$job" >/dev/null || die "no controller for job $job"
@@ -164,12 +160,7 @@ index 2 $job-2" "each index once, with its hostname"
 
 @test "job: down JOB stops a running Job's controller and its pods" {
     local job dir m
-    job=$(safename)
-    dir=$BATS_TEST_TMPDIR/out
-    mkdir "$dir"
-    m=$(render job-parallel.yaml "$job" 0 DIR="$dir")
-    sed -i 's/sleep 1/sleep 600/' "$m"
-    defer_teardown "$PODBOX" down -f "$m"
+    new_job job-parallel.yaml 's/sleep 1/sleep 600/'
     run_podbox up -d -f "$m"
     wait_for 30 bash -c "[[ \$(grep -c '^start' '$dir/marks') == 2 ]]"
     run_podbox down "$job"

@@ -7,11 +7,6 @@
 
 load helpers
 
-# pod_reason_is POD REASON: the pod's status.reason is REASON.
-pod_reason_is() {
-    [[ $("$PODBOX" get pod "$1" -o json 2>/dev/null | jq -r .status.reason) == "$2" ]]
-}
-
 @test "securityContext: the docs' example prints uid=1000 gid=3000 groups=2000,3000; the volumes are fsGroup's" {
     local pod
     pod=$(safename)

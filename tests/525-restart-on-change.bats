@@ -30,6 +30,17 @@ spec:
 EOF
 }
 
+# new_src_pod MSG [ANNOTATION]: a new pod (src_pod) whose SRC, a new
+# directory, has lib/msg saying MSG; sets $pod, $src and $file (its manifest).
+new_src_pod() {
+    pod=$(safename)
+    src=$BATS_TEST_TMPDIR/src
+    mkdir -p "$src/lib"
+    echo "$1" >"$src/lib/msg"
+    file=$BATS_TEST_TMPDIR/pod.yaml
+    src_pod "$file" "$pod" "$src" "${2:-}"
+}
+
 # restarts POD: the restartCount of its container.
 restarts() { "$PODBOX" get pod "$1" -o json | jq -er '.status.containerStatuses[0].restartCount'; }
 
@@ -38,12 +49,7 @@ logs_say() { "$PODBOX" logs "$1" 2>/dev/null | grep -qx -- "$2"; }
 
 @test "restart-on-change: an edit under the hostPath restarts the container at once" {
     local pod file src t0 elapsed
-    pod=$(safename)
-    src=$BATS_TEST_TMPDIR/src
-    mkdir -p "$src/lib"
-    echo one >"$src/lib/msg"
-    file=$BATS_TEST_TMPDIR/pod.yaml
-    src_pod "$file" "$pod" "$src" app
+    new_src_pod one app
     run_podbox up -d -f "$file"
     wait_for 20 logs_say "$pod" msg=one
     assert "$(restarts "$pod")" == 0
@@ -77,12 +83,7 @@ logs_say() { "$PODBOX" logs "$1" 2>/dev/null | grep -qx -- "$2"; }
 # shellcheck disable=SC2154 # bg_pid and bg_log come from run_podbox_bg
 @test "restart-on-change: a foreground up says so and shows the new run's output" {
     local pod file src
-    pod=$(safename)
-    src=$BATS_TEST_TMPDIR/src
-    mkdir -p "$src/lib"
-    echo one >"$src/lib/msg"
-    file=$BATS_TEST_TMPDIR/pod.yaml
-    src_pod "$file" "$pod" "$src" app
+    new_src_pod one app
     run_podbox_bg up -f "$file"
     wait_for --alive "$bg_pid" --log "$bg_log" 20 grep -q "msg=one" "$bg_log"
     echo two >"$src/lib/msg"
@@ -100,12 +101,7 @@ waiting_reason() { "$PODBOX" get pod "$1" -o json | jq -er '.status.containerSta
 
 @test "restart-on-change: a fix ends the crash back-off at once" {
     local pod file src t0 elapsed
-    pod=$(safename)
-    src=$BATS_TEST_TMPDIR/src
-    mkdir -p "$src/lib"
-    echo bad >"$src/lib/msg"
-    file=$BATS_TEST_TMPDIR/pod.yaml
-    CHECK='grep -q good /src/lib/msg || exit 1; ' src_pod "$file" "$pod" "$src" app
+    CHECK='grep -q good /src/lib/msg || exit 1; ' new_src_pod bad app
     run_podbox up -d -f "$file"
     wait_for 20 test "$(waiting_reason "$pod" 2>/dev/null)" = CrashLoopBackOff
 
@@ -122,12 +118,7 @@ waiting_reason() { "$PODBOX" get pod "$1" -o json | jq -er '.status.containerSta
 
 @test "restart-on-change: without the annotation an edit restarts nothing" {
     local pod file src
-    pod=$(safename)
-    src=$BATS_TEST_TMPDIR/src
-    mkdir -p "$src/lib"
-    echo one >"$src/lib/msg"
-    file=$BATS_TEST_TMPDIR/pod.yaml
-    src_pod "$file" "$pod" "$src"
+    new_src_pod one
     run_podbox up -d -f "$file"
     wait_for 20 logs_say "$pod" msg=one
     echo two >"$src/lib/msg"

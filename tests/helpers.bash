@@ -14,7 +14,7 @@
 # Functions: run_podbox, run_podbox_bg, assert, safename, random_string,
 # wait_for, die, is_rootless, image_id, defer_teardown, basic_setup,
 # basic_teardown; for pods: render, pod_rundir, pod_datadir,
-# pod_status_is, assert_pod_gone, scratch_home, assert_scratch_intact, free_port.
+# pod_status_is, pod_reason_is, assert_pod_gone, scratch_home, assert_scratch_intact, free_port.
 # A file that defines its own setup or teardown calls basic_setup or
 # basic_teardown from it.
 
@@ -310,6 +310,11 @@ pod_datadir() { echo "${XDG_DATA_HOME}/podbox/pods/$1"; }
 # pod_status_is POD STATUS: the STATUS column of `podbox ps` for POD is STATUS.
 pod_status_is() {
     [[ $("$PODBOX" ps 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }') == "$2" ]]
+}
+
+# pod_reason_is POD REASON: the pod's status.reason is REASON.
+pod_reason_is() {
+    [[ $("$PODBOX" get pod "$1" -o json 2>/dev/null | jq -r .status.reason) == "$2" ]]
 }
 
 # assert_pod_gone POD: nothing of the pod is left: no runtime or data
